@@ -1,0 +1,59 @@
+"""Roadmap Tracker: decide between Go and Rust, follow a dated plan, get reminders."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Create and configure the app."""
+    app = Flask(
+        __name__,
+        template_folder="../templates",
+        static_folder="../static",
+        instance_relative_config=True,
+    )
+    app.config.from_mapping(
+        DATABASE_URL="sqlite:///tracker.sqlite",  # relative: inside instance/
+        BASE_URL="http://127.0.0.1:5000",
+        MAIL_URL=None,  # None: one .eml file per message under instance/mail
+        MAIL_FROM="Roadmap Tracker <tracker@localhost>",
+        SESSION_COOKIE_SECURE=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        RATELIMIT_STORAGE_URI="memory://",
+        RATELIMIT_HEADERS_ENABLED=True,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+    )
+    if test_config is None:
+        app.config.from_prefixed_env("TRACKER")
+    else:
+        app.config.from_mapping(test_config)
+    app.config.setdefault("SECRET_KEY", _instance_secret(app))
+    app.config["SQLALCHEMY_ENGINES"] = {"default": app.config["DATABASE_URL"]}
+
+    from . import auth, catalog, db, decide, health, plan
+
+    catalog.init_app(app)
+    db.init_app(app)
+    auth.init_app(app)
+    health.init_app(app)
+    app.register_blueprint(decide.bp)
+    app.register_blueprint(plan.bp)
+    return app
+
+
+def _instance_secret(app: Flask) -> str:
+    # Without TRACKER_SECRET_KEY, keep a random key in instance/ so sessions survive
+    # restarts of `make run`; production sets the variable.
+    path = Path(app.instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -1,0 +1,117 @@
+"""The decision flow: questions, the recommendation with its reasons, starting a plan."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import Blueprint, redirect, render_template, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import DateField, RadioField
+from wtforms.validators import InputRequired, ValidationError
+
+from . import progress
+from .catalog import get_catalog
+from .db import db
+from .forms import MultiCheckboxField, TimeZoneField, local_today, study_days_field
+from .models import utcnow
+from .plans import DecisionFlow, recommend
+
+bp = Blueprint("decide", __name__, url_prefix="/decide")
+
+MAX_START_AHEAD = timedelta(days=365)
+
+
+def decision_form(flow: DecisionFlow, **kwargs: Any) -> FlaskForm:
+    """Build the questionnaire form from the flow in ``plans/decision.toml``."""
+
+    class DecisionForm(FlaskForm):
+        pass
+
+    for q in flow.questions:
+        choices = [(a.id, a.label) for a in q.answers]
+        if q.kind == "single":
+            field: Any = RadioField(q.text, choices=choices, description=q.help,
+                                    validators=[InputRequired("Pick one answer.")])
+        else:
+            field = MultiCheckboxField(q.text, choices=choices, description=q.help)
+        setattr(DecisionForm, q.id, field)
+    return DecisionForm(**kwargs)
+
+
+class StartPlanForm(FlaskForm):
+    outcome = RadioField("Roadmap", validators=[InputRequired("Pick a roadmap.")])
+    start_date = DateField(
+        "Start date", validators=[InputRequired("Enter a start date, like 2027-01-04.")]
+    )
+    study_days = study_days_field()
+    timezone = TimeZoneField(description="Reminders and 'today' follow this zone.")
+
+    def validate_start_date(self, field: DateField) -> None:
+        today = local_today(self.timezone.data or "UTC", utcnow())
+        if field.data < today:
+            raise ValidationError(f"Pick today ({today.isoformat()}) or a later date.")
+        if field.data > today + MAX_START_AHEAD:
+            raise ValidationError("Pick a date within the next year.")
+
+
+@bp.route("", methods=["GET", "POST"])
+@login_required
+def questions() -> ResponseReturnValue:
+    """Ask the Career Strategy Framework questions and the goal."""
+    flow = get_catalog().decision
+    form = decision_form(flow, data=session.get("decision", {}).get("answers"))
+    if form.validate_on_submit():
+        answers = {q.id: _as_list(form[q.id].data) for q in flow.questions}
+        session["decision"] = {"answers": answers}
+        return redirect(url_for("decide.result"))
+    return render_template("decide/questions.html", flow=flow, form=form), 400 if form.errors else 200
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+@bp.route("/result", methods=["GET", "POST"])
+@login_required
+def result() -> ResponseReturnValue:
+    """Explain the recommendation and start the chosen plan."""
+    catalog = get_catalog()
+    decision = session.get("decision")
+    if not decision:
+        return redirect(url_for("decide.questions"))
+    recommendation = recommend(catalog.decision, decision["answers"])
+    form = StartPlanForm()
+    form.outcome.choices = [(o.id, o.title) for o in catalog.decision.outcomes.values()]
+    if not form.is_submitted():
+        form.outcome.data = recommendation.outcome.id
+        form.timezone.data = current_user.timezone
+        form.start_date.data = local_today(current_user.timezone, utcnow())
+        form.study_days.data = [0, 1, 2, 3, 4]
+    elif form.validate():
+        now = utcnow()
+        current_user.timezone = form.timezone.data
+        progress.create_plan(
+            current_user,
+            catalog,
+            outcome=form.outcome.data,
+            recommended=recommendation.outcome.id,
+            answers=decision["answers"],
+            start=form.start_date.data,
+            study_days=form.study_days.data,
+            now=now,
+        )
+        db.session.commit()
+        session.pop("decision", None)
+        return redirect(url_for("plan.dashboard"))
+    return render_template(
+        "decide/result.html",
+        flow=catalog.decision,
+        recommendation=recommendation,
+        roadmaps=catalog.roadmaps,
+        form=form,
+    ), 400 if form.errors else 200

@@ -1,0 +1,171 @@
+"""Learner state: users, their plans, milestone progress, the mail outbox.
+
+Roadmap text lives in ``plans/``; rows hold only state keyed by stable milestone ids.
+Every timestamp is stored in UTC and comes back timezone-aware.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .db import Model
+
+
+def utcnow() -> datetime:
+    """Return the current instant, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """A timestamp stored as UTC and read back aware, on SQLite as on PostgreSQL."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: pass an aware one (UTC)")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class User(UserMixin, Model):
+    __tablename__ = "user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
+
+    # Mail settings: local times in ``timezone``.
+    reminder_time: Mapped[time] = mapped_column(sa.Time, default=time(8, 0))
+    due_reminders: Mapped[bool] = mapped_column(default=True)
+    nudge_days: Mapped[int] = mapped_column(default=2)  # 0 turns the overdue nudge off
+    weekly_enabled: Mapped[bool] = mapped_column(default=True)
+    weekly_weekday: Mapped[int] = mapped_column(default=0)  # Monday
+    weekly_time: Mapped[time] = mapped_column(sa.Time, default=time(8, 0))
+
+    # Calendar feed: only a hash of the secret token is kept.
+    feed_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    feed_alarm: Mapped[bool] = mapped_column(default=False)
+    # Bumped on every change the feed shows, deletions included, so Last-Modified
+    # never moves backwards.
+    calendar_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    plans: Mapped[list[Plan]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", order_by="Plan.id"
+    )
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """Return the learner's time zone."""
+        return ZoneInfo(self.timezone)
+
+    @property
+    def is_verified(self) -> bool:
+        """Say whether the email address was confirmed."""
+        return self.email_verified_at is not None
+
+
+class Plan(Model):
+    """One learner's enrolment in an outcome (Go, Rust or Go-then-Rust), with its dates."""
+
+    __tablename__ = "plan"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    outcome: Mapped[str] = mapped_column(sa.String(20))  # chosen: go, rust or go-rust
+    recommended: Mapped[str] = mapped_column(sa.String(20))  # what the flow said
+    roadmaps: Mapped[list[str]] = mapped_column(sa.JSON)  # roadmap ids, back to back
+    answers: Mapped[dict[str, list[str]]] = mapped_column(sa.JSON, default=dict)
+    start_date: Mapped[date]
+    study_days: Mapped[str] = mapped_column(sa.String(7))  # weekday digits, "01234" = Mon-Fri
+    paused_on: Mapped[date | None]
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="plans")
+    milestones: Mapped[list[Milestone]] = relationship(
+        back_populates="plan", cascade="all, delete-orphan", order_by="Milestone.position"
+    )
+
+    @property
+    def weekdays(self) -> tuple[int, ...]:
+        """Return the study days as weekday numbers (Monday 0)."""
+        return tuple(int(d) for d in self.study_days)
+
+
+class Milestone(Model):
+    """A learner's state for one roadmap milestone: its due date and whether it is done."""
+
+    __tablename__ = "milestone"
+    __table_args__ = (sa.UniqueConstraint("plan_id", "step_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(sa.ForeignKey("plan.id", ondelete="CASCADE"), index=True)
+    step_id: Mapped[str] = mapped_column(sa.String(120))  # "go/core-syntax-basics"
+    phase_id: Mapped[str] = mapped_column(sa.String(120))  # "go/month-1"
+    position: Mapped[int]
+    due_date: Mapped[date] = mapped_column(index=True)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    evidence_url: Mapped[str] = mapped_column(sa.String(500), default="")
+    # Calendar identity: an opaque UID that never changes, and a SEQUENCE bumped
+    # whenever the due date moves.
+    uid: Mapped[str] = mapped_column(sa.String(64), unique=True, default=lambda: str(uuid.uuid4()))
+    sequence: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    plan: Mapped[Plan] = relationship(back_populates="milestones")
+
+    @property
+    def is_done(self) -> bool:
+        """Say whether the milestone is ticked off."""
+        return self.done_at is not None
+
+
+class Notification(Model):
+    """An outbox row: one email to send once, found again by its dedupe key."""
+
+    __tablename__ = "notification"
+    __table_args__ = (sa.Index("ix_notification_pending", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))  # due, nudge, weekly, verify, reset
+    # e.g. "due:42:2027-01-04", "weekly:42:2027-W01": inserting twice is a no-op.
+    dedupe_key: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(sa.String(10), default="pending")  # sent, failed, skipped
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str] = mapped_column(sa.Text, default="")
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    message_id: Mapped[str] = mapped_column(sa.String(200), default="")
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Heartbeat(Model):
+    """When a background process last showed it is alive, for /healthz."""
+
+    __tablename__ = "heartbeat"
+
+    name: Mapped[str] = mapped_column(sa.String(50), primary_key=True)
+    beat_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,160 @@
+"""The dashboard and everything done to a plan: tick, undo, re-plan, pause."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import StringField, TextAreaField
+from wtforms.validators import URL, Length, Optional
+
+from . import progress
+from .catalog import get_catalog
+from .db import db
+from .forms import local_today
+from .models import Milestone, Plan, utcnow
+
+bp = Blueprint("plan", __name__)
+
+
+class TickForm(FlaskForm):
+    note = TextAreaField("Note", validators=[Optional(), Length(max=2000)],
+                         description="What you built or learned (optional).")
+    evidence_url = StringField(
+        "Evidence link",
+        validators=[Optional(), URL(message="Enter a full link, like https://github.com/you/repo."),
+                    Length(max=500)],
+        description="A repository, gist or write-up (optional).",
+    )
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something: only the CSRF token."""
+
+
+def _today() -> date:
+    return local_today(current_user.timezone, utcnow())
+
+
+def get_milestone(milestone_id: int) -> Milestone:
+    """Return one of the learner's milestones; any other answers 404, never 403."""
+    milestone = db.session.scalar(
+        select(Milestone).join(Plan).where(Milestone.id == milestone_id, Plan.user_id == current_user.id)
+    )
+    if milestone is None:
+        abort(404)
+    return milestone
+
+
+@bp.get("/dashboard")
+@login_required
+def dashboard() -> ResponseReturnValue:
+    """Answer: what do I study today, am I on track, when will I finish?"""
+    plan = progress.current_plan(current_user)
+    if plan is None:
+        return redirect(url_for("decide.questions"))
+    summary = progress.summarize(plan, current_user, get_catalog(), _today())
+    return render_template("plan/dashboard.html", s=summary, tick=TickForm(), action=ActionForm())
+
+
+@bp.get("/milestones/<int:milestone_id>")
+@login_required
+def milestone(milestone_id: int) -> ResponseReturnValue:
+    """Show what to learn for one milestone, its checklist and the tick form."""
+    m = get_milestone(milestone_id)
+    return _render_milestone(m, TickForm(obj=m))
+
+
+def _render_milestone(m: Milestone, form: TickForm, status: int = 200) -> ResponseReturnValue:
+    step = get_catalog().milestone(m.step_id)
+    return render_template("plan/milestone.html", m=m, step=step, form=form, action=ActionForm()), status
+
+
+@bp.post("/milestones/<int:milestone_id>/done")
+@login_required
+def done(milestone_id: int) -> ResponseReturnValue:
+    """Tick a milestone off, with an optional note and evidence link."""
+    m = get_milestone(milestone_id)
+    form = TickForm()
+    if not form.validate():
+        return _render_milestone(m, form, 400)
+    progress.set_done(m, current_user, note=form.note.data or "",
+                      evidence_url=form.evidence_url.data or "", now=utcnow())
+    db.session.commit()
+    step = get_catalog().milestone(m.step_id)
+    flash(f"Done: {step.title if step else m.step_id}.")
+    return redirect(_back())
+
+
+@bp.post("/milestones/<int:milestone_id>/undo")
+@login_required
+def undo(milestone_id: int) -> ResponseReturnValue:
+    """Open a ticked milestone again."""
+    m = get_milestone(milestone_id)
+    if ActionForm().validate():
+        progress.set_open(m, current_user, now=utcnow())
+        db.session.commit()
+        flash("Marked as not done.")
+    return redirect(_back())
+
+
+def _back() -> str:
+    # Return to the page the button was on (dashboard or milestone), never off-site.
+    target = request.form.get("next", "")
+    if target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("plan.dashboard")
+
+
+@bp.get("/replan")
+@login_required
+def replan_preview() -> ResponseReturnValue:
+    """Preview a re-plan from today: the new finish date before anything moves."""
+    plan = progress.current_plan(current_user) or abort(404)
+    today = _today()
+    summary = progress.summarize(plan, current_user, get_catalog(), today)
+    new_dues = progress.replan_preview(plan, today)
+    moves = [(row, due) for row, due in zip(summary.rows, new_dues, strict=True) if row.state.due_date != due]
+    return render_template("plan/replan.html", s=summary, new_finish=max(new_dues), moves=moves,
+                           action=ActionForm())
+
+
+@bp.post("/replan")
+@login_required
+def replan() -> ResponseReturnValue:
+    """Move the open milestones so the next one is due from today."""
+    plan = progress.current_plan(current_user) or abort(404)
+    if ActionForm().validate():
+        moved = progress.replan(plan, _today(), utcnow())
+        db.session.commit()
+        flash(f"Re-planned: {moved} milestone{'s' if moved != 1 else ''} moved." if moved
+              else "Nothing to move: you are on schedule.")
+    return redirect(url_for("plan.dashboard"))
+
+
+@bp.post("/pause")
+@login_required
+def pause() -> ResponseReturnValue:
+    """Pause the plan for a break; reminders stop."""
+    plan = progress.current_plan(current_user) or abort(404)
+    if ActionForm().validate() and plan.paused_on is None:
+        progress.pause(plan, _today(), utcnow())
+        db.session.commit()
+        flash("Plan paused. Resume when you are back; open milestones move by the days you were away.")
+    return redirect(url_for("plan.dashboard"))
+
+
+@bp.post("/resume")
+@login_required
+def resume() -> ResponseReturnValue:
+    """Resume a paused plan, shifting open milestones by the break."""
+    plan = progress.current_plan(current_user) or abort(404)
+    if ActionForm().validate() and plan.paused_on is not None:
+        moved = progress.resume(plan, _today(), utcnow())
+        db.session.commit()
+        flash(f"Welcome back: {moved} milestone{'s' if moved != 1 else ''} moved." if moved else "Welcome back.")
+    return redirect(url_for("plan.dashboard"))

@@ -1,0 +1,187 @@
+"""Plan state changes and summaries: enrol, tick, re-plan, pause; what the dashboard shows.
+
+Works on models and the catalog but takes ``today``/``now`` as arguments; the caller owns
+the session and commits once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from itertools import groupby
+
+from . import scheduling
+from .models import Milestone, Plan, User
+from .plans import Catalog, Milestone as Step, Phase, Roadmap
+
+
+def create_plan(
+    user: User,
+    catalog: Catalog,
+    *,
+    outcome: str,
+    recommended: str,
+    answers: Mapping[str, list[str]],
+    start: date,
+    study_days: Collection[int],
+    now: datetime,
+) -> Plan:
+    """Enrol the learner in an outcome's roadmaps, dated from ``start``; archive the old plan."""
+    for old in user.plans:
+        if old.archived_at is None:
+            old.archived_at = now
+    roadmaps = catalog.roadmaps_for(outcome)
+    phases = [(r, p) for r in roadmaps for p in r.phases]
+    dues = scheduling.schedule([(p.days, len(p.milestones)) for _, p in phases], start, study_days)
+    steps = [(f"{r.id}/{p.id}", m) for r, p in phases for m in p.milestones]
+    plan = Plan(
+        outcome=outcome,
+        recommended=recommended,
+        roadmaps=[r.id for r in roadmaps],
+        answers=dict(answers),
+        start_date=start,
+        study_days="".join(str(d) for d in sorted(set(study_days))),
+        created_at=now,
+        updated_at=now,
+        milestones=[
+            Milestone(step_id=m.id, phase_id=phase_id, position=i, due_date=due, updated_at=now)
+            for i, ((phase_id, m), due) in enumerate(zip(steps, dues, strict=True))
+        ],
+    )
+    user.plans.append(plan)
+    user.calendar_changed_at = now
+    return plan
+
+
+def current_plan(user: User) -> Plan | None:
+    """Return the learner's plan in progress, if any."""
+    return next((p for p in reversed(user.plans) if p.archived_at is None), None)
+
+
+def done_dates(plan: Plan, user: User) -> list[date | None]:
+    """Return each milestone's completion day in the learner's zone (None while open)."""
+    zone = user.zone
+    return [m.done_at.astimezone(zone).date() if m.done_at else None for m in plan.milestones]
+
+
+def set_done(milestone: Milestone, user: User, *, note: str, evidence_url: str, now: datetime) -> None:
+    """Tick a milestone off, keeping the note and evidence link."""
+    if milestone.done_at is None:
+        milestone.done_at = now
+    milestone.note = note
+    milestone.evidence_url = evidence_url
+    milestone.updated_at = now
+    user.calendar_changed_at = now
+
+
+def set_open(milestone: Milestone, user: User, *, now: datetime) -> None:
+    """Undo a tick: the milestone is open again, its note kept."""
+    milestone.done_at = None
+    milestone.updated_at = now
+    user.calendar_changed_at = now
+
+
+def _move(plan: Plan, new_dues: Sequence[date], now: datetime) -> int:
+    moved = 0
+    for milestone, due in zip(plan.milestones, new_dues, strict=True):
+        if milestone.due_date != due:
+            milestone.due_date = due
+            milestone.sequence += 1  # calendar clients take the new date only with a higher SEQUENCE
+            milestone.updated_at = now
+            moved += 1
+    if moved:
+        plan.updated_at = now
+        plan.user.calendar_changed_at = now
+    return moved
+
+
+def replan_preview(plan: Plan, today: date) -> list[date]:
+    """Return the due dates a re-plan from ``today`` would give, changing nothing."""
+    return scheduling.replan(
+        [m.due_date for m in plan.milestones], [m.is_done for m in plan.milestones], today, plan.weekdays
+    )
+
+
+def replan(plan: Plan, today: date, now: datetime) -> int:
+    """Restart the open milestones from today at their spacing; return how many moved."""
+    return _move(plan, replan_preview(plan, today), now)
+
+
+def pause(plan: Plan, today: date, now: datetime) -> None:
+    """Pause the plan (a vacation): no reminders until it is resumed."""
+    plan.paused_on = today
+    plan.updated_at = now
+
+
+def resume(plan: Plan, today: date, now: datetime) -> int:
+    """Resume a paused plan, pushing open milestones back by the study days missed."""
+    paused_on, plan.paused_on = plan.paused_on, None
+    plan.updated_at = now
+    if paused_on is None or today <= paused_on:
+        return 0
+    days = plan.weekdays
+    dues = [m.due_date for m in plan.milestones]
+    shifted = iter(scheduling.shift([d for d, m in zip(dues, plan.milestones) if not m.is_done], paused_on, today, days))
+    return _move(plan, [d if m.is_done else next(shifted) for d, m in zip(dues, plan.milestones)], now)
+
+
+@dataclass(frozen=True)
+class Row:
+    """A milestone as the dashboard shows it: state joined with roadmap text."""
+
+    state: Milestone
+    step: Step | None  # None when a roadmap no longer has this milestone
+    done_on: date | None
+
+    @property
+    def title(self) -> str:
+        return self.step.title if self.step else self.state.step_id
+
+
+@dataclass(frozen=True)
+class PhaseRow:
+    roadmap: Roadmap
+    phase: Phase | None
+    rows: list[Row]
+
+    @property
+    def done(self) -> int:
+        return sum(1 for r in self.rows if r.done_on)
+
+    @property
+    def percent(self) -> int:
+        return self.done * 100 // len(self.rows) if self.rows else 0
+
+
+@dataclass(frozen=True)
+class Summary:
+    plan: Plan
+    today: date
+    pace: scheduling.Pace
+    rows: list[Row]
+    phases: list[PhaseRow]
+
+    @property
+    def due_now(self) -> list[Row]:
+        """Return open milestones due today or earlier: what to study now."""
+        return [r for r in self.rows if not r.done_on and r.state.due_date <= self.today]
+
+    @property
+    def next_up(self) -> Row | None:
+        """Return the first open milestone due after today."""
+        return next((r for r in self.rows if not r.done_on and r.state.due_date > self.today), None)
+
+
+def summarize(plan: Plan, user: User, catalog: Catalog, today: date) -> Summary:
+    """Join a plan's state with roadmap text and work out its pace at ``today``."""
+    done_on = done_dates(plan, user)
+    rows = [Row(m, catalog.milestone(m.step_id), d) for m, d in zip(plan.milestones, done_on, strict=True)]
+    phases: list[PhaseRow] = []
+    for phase_id, group in groupby(rows, key=lambda r: r.state.phase_id):
+        roadmap_id, _, slug = phase_id.partition("/")
+        roadmap = catalog.roadmaps[roadmap_id]
+        phase = next((p for p in roadmap.phases if p.id == slug), None)
+        phases.append(PhaseRow(roadmap, phase, list(group)))
+    pace = scheduling.pace([m.due_date for m in plan.milestones], done_on, today, plan.weekdays)
+    return Summary(plan, today, pace, rows, phases)
