@@ -9,7 +9,7 @@ from flask import Blueprint, redirect, render_template, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from wtforms import DateField, RadioField
+from wtforms import DateField, RadioField, SelectChoice
 from wtforms.validators import InputRequired, ValidationError
 
 from . import progress
@@ -31,7 +31,7 @@ def decision_form(flow: DecisionFlow, **kwargs: Any) -> FlaskForm:
         pass
 
     for q in flow.questions:
-        choices = [(a.id, a.label) for a in q.answers]
+        choices = [SelectChoice(a.id, a.label) for a in q.answers]
         if q.kind == "single":
             field: Any = RadioField(q.text, choices=choices, description=q.help,
                                     validators=[InputRequired("Pick one answer.")])
@@ -50,6 +50,8 @@ class StartPlanForm(FlaskForm):
     timezone = TimeZoneField(description="Reminders and 'today' follow this zone.")
 
     def validate_start_date(self, field: DateField) -> None:
+        if field.data is None:  # unparseable: the field already says so
+            return
         today = local_today(self.timezone.data or "UTC", utcnow())
         if field.data < today:
             raise ValidationError(f"Pick today ({today.isoformat()}) or a later date.")
@@ -86,7 +88,7 @@ def result() -> ResponseReturnValue:
         return redirect(url_for("decide.questions"))
     recommendation = recommend(catalog.decision, decision["answers"])
     form = StartPlanForm()
-    form.outcome.choices = [(o.id, o.title) for o in catalog.decision.outcomes.values()]
+    form.outcome.choices = [SelectChoice(o.id, o.title) for o in catalog.decision.outcomes.values()]
     if not form.is_submitted():
         form.outcome.data = recommendation.outcome.id
         form.timezone.data = current_user.timezone
@@ -112,6 +114,6 @@ def result() -> ResponseReturnValue:
         "decide/result.html",
         flow=catalog.decision,
         recommendation=recommendation,
-        roadmaps=catalog.roadmaps,
+        days={o.id: sum(r.days for r in catalog.roadmaps_for(o.id)) for o in catalog.decision.outcomes.values()},
         form=form,
     ), 400 if form.errors else 200

@@ -7,7 +7,7 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
-from wtforms import Field, SelectMultipleField, StringField
+from wtforms import Field, SelectChoice, SelectMultipleField, StringField
 from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -39,7 +39,7 @@ def study_days_field(label: str = "Study days") -> MultiCheckboxField:
     return MultiCheckboxField(
         label,
         coerce=int,
-        choices=list(enumerate(WEEKDAYS)),
+        choices=[SelectChoice(i, name) for i, name in enumerate(WEEKDAYS)],
         validators=[_at_least_one_day],
     )
 

@@ -1,0 +1,208 @@
+"""Shared fixtures: the app on a fresh database (SQLite and PostgreSQL), clients, factories."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tracker import create_app, progress
+from tracker.catalog import get_catalog
+from tracker.db import Model, db, upgrade
+from tracker.models import Plan, User
+
+CI = os.environ.get("CI") == "true"
+PG_URL = os.environ.get("TRACKER_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PASSWORD = "correct horse battery"
+
+
+def missing(reason: str) -> None:
+    """Skip for a missing part, but fail under CI=true, where every part must be there."""
+    if CI:
+        pytest.fail(f"{reason} (CI=true: a missing part fails instead of skipping)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Migrate one SQLite file once; each test gets a copy."""
+    path = tmp_path_factory.mktemp("db") / "template.sqlite"
+    engine = sa.create_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_schema() -> Iterator[str]:
+    """Create a private schema on the PostgreSQL server for this run, migrated to head."""
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(PG_URL)
+    try:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    except sa.exc.OperationalError as e:
+        admin.dispose()
+        missing(f"PostgreSQL is not reachable at {PG_URL}: {e.orig}")
+    url = pg_url(schema)
+    engine = sa.create_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    yield url
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def pg_url(schema: str) -> str:
+    """Return the test server URL with ``schema`` first on the search path."""
+    sep = "&" if "?" in PG_URL else "?"
+    return f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Yield a fresh, migrated database URL: a copied SQLite file, or an emptied PG schema."""
+    if request.param == "sqlite":
+        path = tmp_path / "tracker.sqlite"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    url = request.getfixturevalue("pg_schema")
+    yield url
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        tables = ", ".join(f'"{t.name}"' for t in Model.metadata.sorted_tables)
+        conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def app_config(database_url: str, tmp_path: Path) -> dict[str, Any]:
+    """Return the test configuration; tests may change it before asking for ``app``."""
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "DATABASE_URL": database_url,
+        "BASE_URL": "https://tracker.example",
+        "MAIL_URL": f"file://{tmp_path / 'mail'}",
+        "RATELIMIT_ENABLED": False,
+    }
+
+
+@pytest.fixture
+def app(app_config: dict[str, Any]) -> Iterator[Flask]:
+    """Create the app on a fresh database."""
+    app = create_app(app_config)
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+class Client(FlaskClient):
+    """A test client that can fill in the CSRF token like a browser would."""
+
+    def csrf_token(self) -> str:
+        """Read a CSRF token from a page, as the browser gets it."""
+        page = self.get("/login").get_data(as_text=True)
+        match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+        assert match, "no CSRF token on the login page"
+        return match.group(1)
+
+    def submit(self, url: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        """POST a form with a valid CSRF token."""
+        data = dict(data or {})
+        data.setdefault("csrf_token", self.csrf_token())
+        return self.post(url, data=data, **kwargs)
+
+
+@pytest.fixture
+def client(app: Flask) -> Client:
+    app.test_client_class = Client
+    return app.test_client()  # type: ignore[return-value]
+
+
+@pytest.fixture
+def runner(app: Flask) -> Any:
+    return app.test_cli_runner()
+
+
+class AuthActions:
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def signup(self, email: str = "learner@example.com", password: str = PASSWORD) -> Any:
+        return self._client.submit("/signup", {"email": email, "password": password})
+
+    def login(self, email: str = "learner@example.com", password: str = PASSWORD) -> Any:
+        return self._client.submit("/login", {"email": email, "password": password})
+
+    def logout(self) -> Any:
+        return self._client.submit("/logout")
+
+
+@pytest.fixture
+def auth(client: Client) -> AuthActions:
+    return AuthActions(client)
+
+
+@pytest.fixture
+def make_user(app: Flask) -> Any:
+    """Create a learner directly in the database and return its id."""
+    from werkzeug.security import generate_password_hash
+
+    password_hash = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")  # fast in tests
+
+    def make(email: str = "learner@example.com", *, verified: bool = True, **fields: Any) -> int:
+        with app.app_context():
+            user = User(
+                email=email,
+                password_hash=password_hash,
+                email_verified_at=datetime(2026, 1, 1, tzinfo=UTC) if verified else None,
+                **fields,
+            )
+            db.session.add(user)
+            db.session.commit()
+            return user.id
+
+    return make
+
+
+@pytest.fixture
+def make_plan(app: Flask) -> Any:
+    """Enrol a learner in a plan and return the plan id."""
+
+    def make(
+        user_id: int,
+        outcome: str = "go",
+        start: date = date(2027, 1, 4),
+        study_days: tuple[int, ...] = (0, 1, 2, 3, 4),
+        now: datetime | None = None,
+    ) -> int:
+        with app.app_context():
+            user = db.session.get(User, user_id)
+            assert user is not None
+            plan: Plan = progress.create_plan(
+                user,
+                get_catalog(),
+                outcome=outcome,
+                recommended=outcome,
+                answers={},
+                start=start,
+                study_days=study_days,
+                now=now or datetime(2027, 1, 1, tzinfo=UTC),
+            )
+            db.session.commit()
+            return plan.id
+
+    return make
