@@ -1,0 +1,161 @@
+"""Compose email from templates and deliver it over SMTP, into files, or to the console.
+
+``TRACKER_MAIL_URL`` picks the transport:
+``smtp://[user:pass@]host:port[?starttls=1]``, ``smtps://…``, ``file:///dir`` (one ``.eml``
+per message; the default, under ``instance/mail``) or ``console:``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import smtplib
+import ssl
+import sys
+from contextlib import contextmanager
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from flask import current_app, render_template
+
+from .models import utcnow
+
+
+class Transport(Protocol):
+    def send(self, message: EmailMessage) -> None: ...
+
+
+def new_message_id() -> str:
+    """Return a fresh Message-ID on the app's own domain."""
+    return make_msgid(domain=urlsplit(current_app.config["BASE_URL"]).hostname or "localhost")
+
+
+def compose(
+    *,
+    to: str,
+    subject: str,
+    template: str,
+    context: Mapping[str, Any],
+    unsubscribe_url: str | None = None,
+    message_id: str | None = None,
+    date: datetime | None = None,
+) -> EmailMessage:
+    """Render ``email/<template>.txt`` and ``.html`` into a text + HTML message.
+
+    Reminder and weekly mail pass ``unsubscribe_url``: it becomes RFC 8058 one-click
+    List-Unsubscribe headers and a visible link (templates get it as ``unsubscribe_url``).
+    A retried send passes the same ``message_id`` so mail clients fold a duplicate.
+    """
+    config = current_app.config
+    ctx = {**context, "base_url": config["BASE_URL"].rstrip("/"), "unsubscribe_url": unsubscribe_url}
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = config["MAIL_FROM"]
+    message["To"] = to
+    message["Date"] = format_datetime(date or utcnow())
+    message["Message-ID"] = message_id or new_message_id()
+    message["Auto-Submitted"] = "auto-generated"
+    if unsubscribe_url:
+        message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message.set_content(render_template(f"email/{template}.txt", **ctx))
+    message.add_alternative(render_template(f"email/{template}.html", **ctx), subtype="html")
+    return message
+
+
+class SMTPTransport:
+    """Send over one SMTP connection, reused for a whole batch."""
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        query = parse_qs(parts.query)
+        self.host = parts.hostname or "localhost"
+        self.implicit_tls = parts.scheme == "smtps"
+        self.port = parts.port or (465 if self.implicit_tls else 25)
+        self.starttls = query.get("starttls", ["0"])[0] in ("1", "true", "yes")
+        self.username = unquote(parts.username) if parts.username else None
+        self.password = unquote(parts.password) if parts.password else None
+        self.timeout = float(query.get("timeout", ["30"])[0])
+        self.smtp: smtplib.SMTP | None = None
+
+    def open(self) -> None:
+        if self.implicit_tls:
+            self.smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
+                                         context=ssl.create_default_context())
+        else:
+            self.smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            if self.starttls:
+                self.smtp.starttls(context=ssl.create_default_context())
+        if self.username:
+            self.smtp.login(self.username, self.password or "")
+
+    def send(self, message: EmailMessage) -> None:
+        if self.smtp is None:
+            self.open()
+        assert self.smtp is not None
+        self.smtp.send_message(message)
+
+    def close(self) -> None:
+        if self.smtp is not None:
+            try:
+                self.smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                self.smtp.close()
+            self.smtp = None
+
+
+class FileTransport:
+    """Write each message as an .eml file: a local mailbox for development."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def send(self, message: EmailMessage) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256(str(message["Message-ID"]).encode()).hexdigest()[:16]
+        name = f"{utcnow():%Y%m%dT%H%M%S}-{digest}.eml"
+        tmp = self.directory / f".{name}.tmp"
+        tmp.write_bytes(message.as_bytes())
+        tmp.replace(self.directory / name)  # readers never see half a message
+
+    def close(self) -> None:
+        pass
+
+
+class ConsoleTransport:
+    """Print each message to standard output."""
+
+    def send(self, message: EmailMessage) -> None:
+        sys.stdout.write(message.as_string() + "\n" + "-" * 72 + "\n")
+        sys.stdout.flush()
+
+    def close(self) -> None:
+        pass
+
+
+def transport_for(url: str | None) -> SMTPTransport | FileTransport | ConsoleTransport:
+    """Return the transport a mail URL names (default: files under instance/mail)."""
+    if not url:
+        return FileTransport(Path(current_app.instance_path) / "mail")
+    scheme = urlsplit(url).scheme
+    if scheme in ("smtp", "smtps"):
+        return SMTPTransport(url)
+    if scheme == "file":
+        return FileTransport(Path(unquote(urlsplit(url).path)))
+    if scheme == "console":
+        return ConsoleTransport()
+    raise ValueError(f"TRACKER_MAIL_URL: unknown scheme {scheme!r} (use smtp, smtps, file, console)")
+
+
+@contextmanager
+def connection() -> Iterator[SMTPTransport | FileTransport | ConsoleTransport]:
+    """Open the configured transport for a batch and close it afterwards."""
+    transport = transport_for(current_app.config.get("MAIL_URL"))
+    try:
+        yield transport
+    finally:
+        transport.close()
