@@ -1,0 +1,90 @@
+"""Sign-up, log-in, log-out: hashing, cookies, enumeration, rate limits."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from tracker.db import db
+from tracker.models import User
+
+
+def test_signup_stores_a_scrypt_hash_and_lowercases_email(app, auth):
+    response = auth.signup("Learner@Example.COM", "a long enough password")
+    assert response.status_code == 200
+    assert "Check your inbox" in response.get_data(as_text=True)
+    with app.app_context():
+        user = db.session.scalars(select(User)).one()
+        assert user.email == "learner@example.com"
+        assert user.password_hash.startswith("scrypt:")
+        assert "a long enough password" not in user.password_hash
+
+
+@pytest.mark.parametrize(
+    ("email", "password", "message"),
+    [
+        ("not-an-email", "a long enough password", "Invalid email address."),
+        ("learner@example.com", "short", "Use at least 10 characters."),
+        ("", "a long enough password", "This field is required."),
+    ],
+)
+def test_signup_errors_keep_the_email(client, email, password, message):
+    response = client.submit("/signup", {"email": email, "password": password})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert message in page
+    if email:
+        assert f'value="{email}"' in page
+    assert 'type="password"' in page and f'value="{password}"' not in page  # never echoed
+
+
+def test_login_logout(client, auth, make_user):
+    make_user()
+    response = auth.login()
+    assert response.status_code == 302 and response.location.endswith("/dashboard")
+    assert client.get("/dashboard").status_code == 302  # no plan yet: off to the decision flow
+    auth.logout()
+    response = client.get("/dashboard")
+    assert response.status_code == 302 and "/login" in response.location
+
+
+def test_login_does_not_say_which_part_was_wrong(auth, make_user):
+    make_user()
+    wrong_password = auth.login(password="not the password").get_data(as_text=True)
+    no_account = auth.login(email="nobody@example.com", password="not the password").get_data(as_text=True)
+    assert "Email or password is incorrect." in wrong_password
+    assert "Email or password is incorrect." in no_account
+
+
+def test_login_redirects_only_to_local_paths(client, make_user):
+    make_user()
+    data = {"email": "learner@example.com", "password": "correct horse battery"}
+    response = client.submit("/login?next=https://evil.example/", data)
+    assert response.location.endswith("/dashboard")
+    client.submit("/logout")
+    response = client.submit("/login?next=/decide", data)
+    assert response.location.endswith("/decide")
+
+
+def test_session_cookie_is_secure_httponly_lax(client, make_user):
+    make_user()
+    response = client.submit("/login", {"email": "learner@example.com", "password": "correct horse battery"})
+    cookie = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith("session="))
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+@pytest.fixture
+def app_config(app_config):
+    app_config["RATELIMIT_ENABLED"] = True
+    return app_config
+
+
+def test_login_is_rate_limited(client, make_user):
+    make_user()
+    token = client.csrf_token()
+    codes = [
+        client.post("/login", data={"csrf_token": token, "email": "learner@example.com", "password": "wrong"}).status_code
+        for _ in range(12)
+    ]
+    assert codes[:10] == [400] * 10
+    assert codes[10:] == [429, 429]
