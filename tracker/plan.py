@@ -14,6 +14,7 @@ from wtforms.validators import URL, Length, Optional
 
 from . import progress
 from .catalog import get_catalog
+from .chart import render_burn_up
 from .db import db
 from .forms import local_today
 from .models import Milestone, Plan, utcnow
@@ -58,7 +59,10 @@ def dashboard() -> ResponseReturnValue:
     if plan is None:
         return redirect(url_for("decide.questions"))
     summary = progress.summarize(plan, current_user, get_catalog(), _today())
-    return render_template("plan/dashboard.html", s=summary, tick=TickForm(), action=ActionForm())
+    chart = render_burn_up([r.state.due_date for r in summary.rows], [r.done_on for r in summary.rows],
+                           plan.start_date, summary.today)
+    return render_template("plan/dashboard.html", s=summary, tick=TickForm(), action=ActionForm(),
+                           chart=chart)
 
 
 @bp.get("/milestones/<int:milestone_id>")
