@@ -56,8 +56,10 @@ def schedule(
         window_end = window_start + timedelta(days=length)  # exclusive
         first = study_index(window_start, days)
         slots = study_index(window_end, days) - first
-        if slots == 0:  # a window shorter than a week may miss every study day
-            slots, first = 1, study_index(window_end, days) - 1
+        if slots == 0:
+            # A window shorter than a week may miss every study day: use the first study
+            # day after it, so nothing is ever due before its phase (or the plan) starts.
+            slots = 1
         for i in range(count):
             due.append(study_day(first + -(-(i + 1) * slots // count) - 1, days))
         window_start = window_end
