@@ -158,6 +158,11 @@ class Notification(Model):
     last_error: Mapped[str] = mapped_column(sa.Text, default="")
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     message_id: Mapped[str] = mapped_column(sa.String(200), default="")
+    # A claim: status "sending" until this instant; a worker killed mid-batch loses no
+    # row, another one takes it over once the claim runs out.
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Past this instant the mail is no use any more (a stale due-day reminder): skipped.
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -58,6 +58,8 @@ def upgrade() -> None:
     sa.Column('last_error', sa.Text(), nullable=False),
     sa.Column('next_attempt_at', tracker.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('message_id', sa.String(length=200), nullable=False),
+    sa.Column('claimed_until', tracker.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('expires_at', tracker.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('sent_at', tracker.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', tracker.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_notification_user_id_user'), ondelete='CASCADE'),

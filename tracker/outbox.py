@@ -1,0 +1,263 @@
+"""The mail outbox: queue a notification once, deliver it once, retry with back-off.
+
+A notification is a row with a unique ``dedupe_key``: queueing it twice is a no-op, on
+SQLite and PostgreSQL alike. Delivery claims due rows (``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL, so several workers can run; SQLite's write lock serialises them), asks the
+composer registered for the row's kind for a message, sends it and records the result, one
+commit per message. A claim carries a lease: rows of a worker killed mid-batch go back to
+the pool when it runs out and are sent again under the same Message-ID, so a rare
+duplicate folds in mail clients.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from . import mail
+from .db import db
+from .models import Notification, User
+
+# Minutes to wait after the 1st, 2nd, … failed attempt; the last attempt marks it failed.
+BACKOFF_MINUTES = (1, 5, 15, 60, 180, 360, 720)
+MAX_ATTEMPTS = len(BACKOFF_MINUTES) + 1
+LEASE = timedelta(minutes=10)
+BATCH = 50
+
+Composer = Callable[[Notification, User], EmailMessage | None]
+_composers: dict[str, Composer] = {}
+
+
+@dataclass
+class Counts:
+    """What a pass did: rows queued, mail sent, failed for good, skipped, to be retried."""
+
+    queued: int = 0
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0
+    retried: int = 0
+
+    def __add__(self, other: Counts) -> Counts:
+        return Counts(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+
+    def __str__(self) -> str:
+        text = f"queued {self.queued}, sent {self.sent}, failed {self.failed}, skipped {self.skipped}"
+        return text + (f", retrying {self.retried}" if self.retried else "")
+
+
+def register_composer(kind: str, fn: Composer) -> None:
+    """Say how to build the message for notifications of ``kind``.
+
+    ``fn(notification, user)`` returns the message, or None when there is nothing to send
+    any more (the row is then marked skipped). Delivery sets its Message-ID and Date.
+    """
+    _composers[kind] = fn
+
+
+def _insert(session: Session) -> Any:
+    dialect = session.get_bind().dialect.name
+    return (postgresql if dialect == "postgresql" else sqlite).insert(Notification)
+
+
+def row(
+    *,
+    user_id: int,
+    kind: str,
+    dedupe_key: str,
+    due_at: datetime,
+    now: datetime,
+    payload: dict[str, Any] | None = None,
+    status: str = "pending",
+    expires_at: datetime | None = None,
+) -> dict[str, Any]:
+    """Return the column values of a new notification, for ``queue`` or ``queue_many``."""
+    return {
+        "user_id": user_id,
+        "kind": kind,
+        "dedupe_key": dedupe_key,
+        "payload": payload or {},
+        "due_at": due_at,
+        "status": status,
+        "attempts": 0,
+        "last_error": "",
+        "next_attempt_at": due_at,
+        "message_id": "",
+        "expires_at": expires_at,
+        "created_at": now,
+    }
+
+
+def queue_many(session: Session, rows: list[dict[str, Any]]) -> set[str]:
+    """Insert the rows whose dedupe key is new, in one statement; return the keys inserted."""
+    if not rows:
+        return set()
+    stmt = (
+        _insert(session)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(Notification.dedupe_key)
+    )
+    return set(session.scalars(stmt))
+
+
+def queue(
+    session: Session,
+    *,
+    user_id: int,
+    kind: str,
+    dedupe_key: str,
+    due_at: datetime,
+    payload: dict[str, Any] | None = None,
+    now: datetime,
+    expires_at: datetime | None = None,
+) -> bool:
+    """Add a notification unless one with this dedupe key exists; say whether it was added.
+
+    Safe when two processes queue the same key at once. The caller commits.
+    """
+    new = row(user_id=user_id, kind=kind, dedupe_key=dedupe_key, due_at=due_at, now=now,
+              payload=payload, expires_at=expires_at)
+    return bool(queue_many(session, [new]))
+
+
+def _claim(now: datetime, size: int, only_ids: Collection[int] | None) -> list[int]:
+    """Take up to ``size`` due rows for this worker; commit so the claim is visible."""
+    session = db.session
+    ready = sa.or_(
+        sa.and_(Notification.status == "pending", Notification.next_attempt_at <= now),
+        sa.and_(Notification.status == "sending", Notification.claimed_until <= now),
+    )
+    query = select(Notification).where(ready)
+    if only_ids is not None:
+        query = query.where(Notification.id.in_(list(only_ids)))
+    query = (
+        query.order_by(Notification.next_attempt_at, Notification.id)
+        .limit(size)
+        .with_for_update(skip_locked=True)  # ignored on SQLite, where BEGIN IMMEDIATE locks
+    )
+    rows = list(session.scalars(query))
+    for n in rows:
+        n.status = "sending"
+        n.claimed_until = now + LEASE
+        # Counted at claim time, so a message that kills the worker cannot loop forever.
+        n.attempts += 1
+        if not n.message_id:  # once: a re-send after a crash reuses it
+            n.message_id = mail.new_message_id()
+    ids = [n.id for n in rows]
+    session.commit()
+    return ids
+
+
+def _finish(notification_id: int, **values: Any) -> None:
+    db.session.execute(
+        update(Notification).where(Notification.id == notification_id)
+        .values(claimed_until=None, **values)
+    )
+    db.session.commit()
+
+
+def _failure(notification_id: int, attempts: int, error: str, now: datetime, counts: Counts) -> None:
+    if attempts >= MAX_ATTEMPTS:
+        counts.failed += 1
+        _finish(notification_id, status="failed", last_error=error)
+    else:
+        counts.retried += 1
+        wait = timedelta(minutes=BACKOFF_MINUTES[attempts - 1])
+        _finish(notification_id, status="pending", last_error=error, next_attempt_at=now + wait)
+
+
+def _compose(n: Notification, user: User, now: datetime) -> EmailMessage | None:
+    composer = _composers.get(n.kind)
+    if composer is None:
+        raise LookupError(f"no composer registered for kind {n.kind!r}")
+    message = composer(n, user)
+    if message is not None:
+        # The outbox owns identity: the stored Message-ID, and the Date of this pass.
+        for header, value in (("Message-ID", n.message_id), ("Date", format_datetime(now))):
+            del message[header]
+            message[header] = value
+    return message
+
+
+# Errors that concern one message; anything else (refused connection, dropped link) means
+# the server is unreachable, so the pass stops instead of failing every message in turn.
+MESSAGE_ERRORS = (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused)
+
+
+def deliver(
+    now: datetime, *, limit: int | None = None, only_ids: Collection[int] | None = None
+) -> Counts:
+    """Send the notifications due at ``now`` over one connection; return what happened."""
+    counts = Counts()
+    done = 0
+    with mail.connection() as transport:
+        while limit is None or done < limit:
+            size = BATCH if limit is None else min(BATCH, limit - done)
+            ids = _claim(now, size, only_ids)
+            if not ids:
+                break
+            done += len(ids)
+            # Compose the batch in one short transaction, then send with no lock held:
+            # on SQLite a transaction holds the write lock, and SMTP can be slow.
+            notifications = db.session.scalars(
+                select(Notification).where(Notification.id.in_(ids)).order_by(Notification.id)
+            ).all()
+            users = {u.id: u for u in db.session.scalars(
+                select(User).where(User.id.in_({n.user_id for n in notifications})))}
+            outgoing: list[tuple[int, int, EmailMessage]] = []
+            failures: list[tuple[int, int, str]] = []
+            for n in notifications:
+                if n.expires_at is not None and n.expires_at <= now:
+                    counts.skipped += 1
+                    n.status, n.claimed_until = "skipped", None
+                    n.last_error = "expired before it could be sent"
+                    continue
+                try:
+                    message = _compose(n, users[n.user_id], now)
+                except Exception as e:  # a broken template must not stop other mail
+                    current_app.logger.exception("composing notification %s failed", n.id)
+                    failures.append((n.id, n.attempts, f"compose: {type(e).__name__}: {e}"))
+                    continue
+                if message is None:
+                    counts.skipped += 1
+                    n.status, n.claimed_until = "skipped", None
+                else:
+                    outgoing.append((n.id, n.attempts, message))
+            db.session.commit()
+            for notification_id, attempts, error in failures:
+                _failure(notification_id, attempts, error, now, counts)
+            for i, (notification_id, attempts, message) in enumerate(outgoing):
+                try:
+                    transport.send(message)
+                except MESSAGE_ERRORS as e:
+                    _failure(notification_id, attempts, _describe(e), now, counts)
+                except (smtplib.SMTPException, OSError) as e:
+                    # Unreachable: this and the rest of the batch wait for a later pass.
+                    transport.close()
+                    for rest_id, rest_attempts, _ in outgoing[i:]:
+                        _failure(rest_id, rest_attempts, _describe(e), now, counts)
+                    return counts
+                else:
+                    counts.sent += 1
+                    _finish(notification_id, status="sent", sent_at=now, last_error="")
+    return counts
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, smtplib.SMTPResponseException):
+        detail = error.smtp_error.decode(errors="replace") if isinstance(error.smtp_error, bytes) \
+            else str(error.smtp_error)
+        return f"SMTP {error.smtp_code}: {detail}"
+    return f"{type(error).__name__}: {error}"
