@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import os
 import re
 import shutil
+import socket
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from aiosmtpd.controller import Controller
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -206,3 +211,65 @@ def make_plan(app: Flask) -> Any:
             return plan.id
 
     return make
+
+
+class SMTPSink:
+    """A real SMTP server on 127.0.0.1 that keeps what it receives, parsed."""
+
+    def __init__(self) -> None:
+        self.messages: list[Any] = []  # email.message.EmailMessage, in arrival order
+        self.envelopes: list[tuple[str, list[str]]] = []  # (MAIL FROM, RCPT TOs)
+        self.refusing = False
+        with socket.socket() as s:  # a free port; the controller binds it right after
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"smtp://127.0.0.1:{self.port}"
+        self._controller: Controller | None = None
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.refusing:
+            return "451 4.3.0 Try again later"
+        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        return "250 OK"
+
+    def start(self) -> None:
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    @contextmanager
+    def down(self) -> Iterator[None]:
+        """Stop the server for a while: connections are refused."""
+        self.stop()
+        try:
+            yield
+        finally:
+            self.start()
+
+    @contextmanager
+    def refusing_mail(self) -> Iterator[None]:
+        """Answer every message with a temporary failure (451) for a while."""
+        self.refusing = True
+        try:
+            yield
+        finally:
+            self.refusing = False
+
+    def by_recipient(self, address: str) -> list[Any]:
+        """Return the messages addressed to ``address``."""
+        return [m for m in self.messages if m["To"] == address]
+
+
+@pytest.fixture
+def smtp_server(app: Flask) -> Iterator[SMTPSink]:
+    """Run an aiosmtpd server and point the app's mail at it."""
+    sink = SMTPSink()
+    sink.start()
+    app.config["MAIL_URL"] = sink.url
+    yield sink
+    sink.stop()
