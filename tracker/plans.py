@@ -165,7 +165,7 @@ class _Checker:
         value = self.text(data, field, "id")
         if value and not set(value) <= SLUG_CHARS:
             self.fail(_join(field, "id"), f"{value!r} must use only a-z, 0-9 and '-'")
-        elif value in seen:
+        elif value and value in seen:  # a missing id is reported once, as required
             self.fail(_join(field, "id"), f"duplicate id {value!r}")
         seen.add(value)
         return value
@@ -325,7 +325,7 @@ def parse_decision(
         if not c.table(raw_q, qf, {"id", "kind", "text", "answers"}, {"help"}):
             continue
         kind = raw_q.get("kind")
-        if kind not in ("single", "multi"):
+        if "kind" in raw_q and kind not in ("single", "multi"):
             c.fail(_join(qf, "kind"), f"{kind!r} must be 'single' or 'multi'")
         answers: list[Answer] = []
         answer_ids: set[str] = set()
@@ -342,7 +342,7 @@ def parse_decision(
                 points = {}
             for key in sorted(set(points) - set(LANGUAGES)):
                 c.fail(_join(_join(af, "points"), key), "unknown key (use go, rust, both)")
-            for key in set(points) & set(LANGUAGES):
+            for key in sorted(set(points) & set(LANGUAGES)):  # a stable order of problems
                 c.integer(points, _join(af, "points"), key, 0, 3)
             answers.append(
                 Answer(
@@ -410,7 +410,9 @@ def load_catalog(directory: Path = PLANS_DIR) -> Catalog:
     check = _Checker(str(decision_path))
     data = _read(decision_path, check)
     problems += check.problems
-    decision, found = parse_decision(data, str(decision_path), roadmaps) if data else (None, [])
+    # An empty but readable file is parsed too, so it lists the keys it lacks.
+    readable = not check.problems
+    decision, found = parse_decision(data, str(decision_path), roadmaps) if readable else (None, [])
     problems += found
     if problems or decision is None:
         raise PlanError(problems or [f"{decision_path}: (file): no decision flow"])
