@@ -121,6 +121,13 @@ ROADMAP_ERRORS = [
     ),
     ("bad slug", 'id = "py"', 'id = "Py Thon"', "id: 'Py Thon' must use only a-z, 0-9 and '-'"),
     (
+        # Stored as "<roadmap>/<milestone>" in a 120-character column.
+        "long id",
+        'id = "basics"',
+        f'id = "{"b" * 51}"',
+        f"phases[0].milestones[0].id: '{'b' * 51}' is longer than 50 characters",
+    ),
+    (
         "days not a number",
         "days = 60\n",
         'days = "60"\n',

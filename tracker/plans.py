@@ -19,6 +19,8 @@ PLANS_DIR = Path(__file__).resolve().parent.parent / "plans"
 DECISION_FILE = "decision.toml"
 LANGUAGES = ("go", "rust", "both")
 SLUG_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-")
+# "<roadmap>/<milestone>" and "<roadmap>/<phase>" must fit the 120-character id columns.
+SLUG_MAX = 50
 
 
 class PlanError(Exception):
@@ -165,6 +167,8 @@ class _Checker:
         value = self.text(data, field, "id")
         if value and not set(value) <= SLUG_CHARS:
             self.fail(_join(field, "id"), f"{value!r} must use only a-z, 0-9 and '-'")
+        elif len(value) > SLUG_MAX:
+            self.fail(_join(field, "id"), f"{value!r} is longer than {SLUG_MAX} characters")
         elif value and value in seen:  # a missing id is reported once, as required
             self.fail(_join(field, "id"), f"duplicate id {value!r}")
         seen.add(value)
