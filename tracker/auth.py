@@ -15,7 +15,7 @@ from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Email, Length
 
 from .db import db
-from .models import User
+from .models import User, utcnow
 
 bp = Blueprint("auth", __name__)
 csrf = CSRFProtect()
@@ -68,14 +68,22 @@ def signup() -> ResponseReturnValue:
     form = SignupForm()
     if not form.validate_on_submit():
         return render_template("auth/signup.html", form=form), 400 if form.is_submitted() else 200
+    from . import account  # account imports this module's limiter
+
     email = form.email.data.strip().lower()
-    if find_user(email) is None:
+    now = utcnow()
+    user = find_user(email)
+    if user is None:
         user = User(email=email, password_hash=generate_password_hash(form.password.data))
         db.session.add(user)
-        db.session.commit()
+        key = account.queue_verification(user, now)
     else:
-        # Hash anyway so a taken address answers as slowly as a new one.
+        # Hash anyway so a taken address answers as slowly as a new one; its owner gets a
+        # note instead of a confirmation link, so the page itself reveals nothing.
         generate_password_hash(form.password.data)
+        key = account.queue_account_exists(user, now)
+    db.session.commit()
+    account.deliver_after_response(key)
     return render_template("auth/check_inbox.html", email=email, form=LoginForm(email=email))
 
 
