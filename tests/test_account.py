@@ -1,0 +1,307 @@
+"""Email verification and password reset: signed links through the outbox, no enumeration."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from tracker import outbox
+from tracker.account import reset_token, verification_token
+from tracker.db import db
+from tracker.models import Notification, User, utcnow
+
+from conftest import PASSWORD
+
+NEW_PASSWORD = "a much better passphrase"
+
+
+def notifications(app, kind=None):
+    with app.app_context():
+        query = select(Notification).order_by(Notification.id)
+        if kind:
+            query = query.where(Notification.kind == kind)
+        return [(n.kind, n.user_id, n.dedupe_key, n.status) for n in db.session.scalars(query)]
+
+
+def user_by_email(app, email):
+    with app.app_context():
+        user = db.session.scalars(select(User).where(User.email == email)).one()
+        db.session.expunge(user)
+        return user
+
+
+def token_for(app, user_id, make, now):
+    with app.app_context():
+        return make(db.session.get(User, user_id), now)
+
+
+def deliver(app):
+    with app.app_context():
+        return outbox.deliver(utcnow())
+
+
+def without_csrf(body):
+    return re.sub(rb'name="csrf_token" type="hidden" value="[^"]+"', b"CSRF", body)
+
+
+def link_in(message, prefix):
+    """Return the path of the one link to ``prefix`` in both the text and the HTML part."""
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    found = set(re.findall(rf"https://tracker\.example({prefix}[A-Za-z0-9_.\-]+)", text))
+    assert len(found) == 1, text
+    path = found.pop()
+    assert f'href="https://tracker.example{path}"' in html
+    return path
+
+
+# Verification --------------------------------------------------------------------------
+
+
+def test_signup_sends_a_verification_link_that_works(app, client, auth, smtp_server):
+    response = auth.signup("new@example.com")
+    assert response.status_code == 200
+    assert notifications(app) == [("verify", 1, "verify:1:1", "pending")]
+    # The confirmation goes out as soon as the page is delivered, not on the worker's next pass.
+    response.close()
+    [message] = smtp_server.by_recipient("new@example.com")
+    assert notifications(app)[0][3] == "sent"
+    assert message["Subject"] == "Confirm your email address for Roadmap Tracker"
+    assert message.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
+    assert message["Auto-Submitted"] == "auto-generated" and message["Message-ID"]
+    assert "List-Unsubscribe" not in message  # not a subscription: no unsubscribe here
+    path = link_in(message, "/verify/")
+
+    assert user_by_email(app, "new@example.com").email_verified_at is None
+    page = client.get(path)  # no login needed: the link is the proof
+    assert page.status_code == 200 and "is confirmed" in page.get_data(as_text=True)
+    verified_at = user_by_email(app, "new@example.com").email_verified_at
+    assert verified_at is not None
+    # Following it again keeps the first confirmation time.
+    assert client.get(path).status_code == 200
+    assert user_by_email(app, "new@example.com").email_verified_at == verified_at
+
+
+def test_expired_verification_link(app, client, make_user):
+    user_id = make_user(verified=False)
+    token = token_for(app, user_id, verification_token, utcnow() - timedelta(days=3, minutes=1))
+    response = client.get(f"/verify/{token}")
+    assert response.status_code == 400
+    assert "This confirmation link has expired" in response.get_data(as_text=True)
+    assert user_by_email(app, "learner@example.com").email_verified_at is None
+    # A day younger, it still works.
+    token = token_for(app, user_id, verification_token, utcnow() - timedelta(days=2))
+    assert client.get(f"/verify/{token}").status_code == 200
+
+
+@pytest.mark.parametrize("damage", ["payload", "signature", "garbage", "reset-token"])
+def test_tampered_verification_link(app, client, make_user, damage):
+    user_id = make_user(verified=False)
+    make_user("other@example.com", verified=False)
+    now = utcnow()
+    token = token_for(app, user_id, verification_token, now)
+    payload, timestamp, signature = token.split(".")
+    bad = {
+        # Another account's id in the payload, under the first one's signature.
+        "payload": payload.replace(payload[5], "A" if payload[5] != "A" else "B", 1)
+        + f".{timestamp}.{signature}",
+        "signature": f"{payload}.{timestamp}.{signature[:-3]}abc",
+        "garbage": "not-a-token",
+        "reset-token": token_for(app, user_id, reset_token, now),  # another salt
+    }[damage]
+    response = client.get(f"/verify/{bad}")
+    assert response.status_code == 400
+    assert "This confirmation link is not valid" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(User).where(User.email_verified_at.is_not(None))) is None
+
+
+def test_resend_queues_a_new_message_each_time(app, client, make_user, auth):
+    make_user(verified=False)
+    auth.login()
+    dashboard = client.get("/decide")  # no plan yet; the banner is on the dashboard
+    assert dashboard.status_code == 200
+    for _ in range(2):
+        response = client.submit("/resend-confirmation", {"next": "/settings"})
+        assert response.status_code == 302 and response.location.endswith("/settings")
+    assert [key for _, _, key, _ in notifications(app)] == ["verify:1:1", "verify:1:2"]
+    assert "We sent a new confirmation link" in client.get("/settings").get_data(as_text=True)
+
+
+def test_resend_needs_csrf_and_login(app, client, make_user, auth):
+    make_user(verified=False)
+    assert client.post("/resend-confirmation").status_code == 400  # CSRF first
+    response = client.submit("/resend-confirmation")
+    assert response.status_code == 302 and "/login" in response.location
+    assert notifications(app) == []
+
+
+def test_resend_for_a_confirmed_address_sends_nothing(app, client, make_user, auth):
+    make_user()
+    auth.login()
+    client.submit("/resend-confirmation")
+    assert notifications(app) == []
+    assert "already confirmed" in client.get("/settings").get_data(as_text=True)
+
+
+def test_verification_is_skipped_once_confirmed(app, make_user, smtp_server):
+    user_id = make_user(verified=False)
+    now = utcnow()
+    with app.app_context():
+        from tracker.account import queue_verification
+
+        queue_verification(db.session.get(User, user_id), now)
+        db.session.get(User, user_id).email_verified_at = now
+        db.session.commit()
+    assert deliver(app).skipped == 1
+    assert smtp_server.messages == []
+
+
+def test_dashboard_banner_for_unconfirmed_addresses(app, client, make_user, make_plan, auth):
+    user_id = make_user(verified=False)
+    make_plan(user_id)
+    auth.login()
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert "Reminders start once you confirm learner@example.com." in page
+    assert 'action="/resend-confirmation"' in page
+    with app.app_context():
+        db.session.get(User, user_id).email_verified_at = utcnow()
+        db.session.commit()
+    assert "Reminders start once you confirm" not in client.get("/dashboard").get_data(as_text=True)
+
+
+# Sign-up without enumeration ------------------------------------------------------------
+
+
+def test_signup_with_a_taken_address_looks_the_same(app, client, auth, smtp_server):
+    first = auth.signup("someone@example.com")
+    second = auth.signup("someone@example.com", password="a different password")
+    assert first.status_code == second.status_code == 200
+    assert without_csrf(first.data) == without_csrf(second.data)
+    assert [(k, u) for k, u, _, _ in notifications(app)] == [("verify", 1), ("account-exists", 1)]
+    # The account and its password are unchanged.
+    with app.app_context():
+        assert db.session.scalar(select(User.email)) == "someone@example.com"
+    assert auth.login("someone@example.com").status_code == 302
+
+    deliver(app)
+    notice = smtp_server.by_recipient("someone@example.com")[-1]
+    assert notice["Subject"] == "You already have a Roadmap Tracker account"
+    text = notice.get_body(("plain",)).get_content()
+    assert "https://tracker.example/login" in text and "https://tracker.example/reset" in text
+    # A third try within the hour adds no more mail for the owner to wade through.
+    auth.logout()
+    auth.signup("someone@example.com")
+    assert len(notifications(app, "account-exists")) == 1
+
+
+# Password reset -------------------------------------------------------------------------
+
+
+def test_reset_happy_path(app, client, make_user, auth, smtp_server):
+    make_user(verified=False)
+    assert "Forgot your password?" in client.get("/login").get_data(as_text=True)
+    assert client.get("/reset").status_code == 200
+    response = client.submit("/reset", {"email": "Learner@example.com"})
+    assert response.status_code == 200
+    assert "If an account exists for" in response.get_data(as_text=True)
+    assert deliver(app).sent == 1
+    [message] = smtp_server.by_recipient("learner@example.com")
+    assert message["Subject"] == "Reset your Roadmap Tracker password"
+    path = link_in(message, "/reset/")
+
+    form = client.get(path)
+    assert form.status_code == 200
+    assert form.headers["Referrer-Policy"] == "no-referrer"
+    assert "no-store" in form.headers["Cache-Control"]
+    # Errors show by the field.
+    page = client.submit(path, {"password": NEW_PASSWORD, "confirm": "something else"})
+    assert page.status_code == 400
+    body = page.get_data(as_text=True)
+    assert body.index('id="confirm-error"') > body.index('name="confirm"')
+    assert "The two passwords differ." in body
+    page = client.submit(path, {"password": "short", "confirm": "short"})
+    assert page.status_code == 400 and "Use at least 10 characters." in page.get_data(as_text=True)
+
+    response = client.submit(path, {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    assert response.status_code == 302 and response.location.endswith("/dashboard")
+    assert client.get("/settings").status_code == 200  # logged in
+    user = user_by_email(app, "learner@example.com")
+    assert user.email_verified_at is not None  # the link proved the address
+
+    # The link is single-use: the password it was made for is gone.
+    used = client.get(path)
+    assert used.status_code == 400 and "This reset link is not valid" in used.get_data(as_text=True)
+    assert client.submit(path, {"password": "yet another password", "confirm": "yet another password"}
+                         ).status_code == 400
+    auth.logout()
+    assert auth.login(password=PASSWORD).status_code == 400
+    assert auth.login(password=NEW_PASSWORD).status_code == 302
+
+
+def test_reset_does_not_reveal_accounts(app, client, make_user):
+    make_user("known@example.com")
+    known = client.submit("/reset", {"email": "known@example.com"})
+    unknown = client.submit("/reset", {"email": "unknown@example.com"})
+    assert known.status_code == unknown.status_code == 200
+    assert known.data.replace(b"known@", b"X@") == unknown.data.replace(b"unknown@", b"X@")
+    assert [(k, u) for k, u, _, _ in notifications(app)] == [("reset", 1)]
+
+
+def test_reset_form_errors(client):
+    response = client.submit("/reset", {"email": "not an address"})
+    assert response.status_code == 400
+    body = response.get_data(as_text=True)
+    assert 'value="not an address"' in body and 'id="email-error"' in body
+
+
+def test_expired_reset_link(app, client, make_user):
+    user_id = make_user()
+    old = token_for(app, user_id, reset_token, utcnow() - timedelta(hours=1, minutes=1))
+    response = client.get(f"/reset/{old}")
+    assert response.status_code == 400
+    assert "This reset link has expired" in response.get_data(as_text=True)
+    fresh = token_for(app, user_id, reset_token, utcnow() - timedelta(minutes=50))
+    assert client.get(f"/reset/{fresh}").status_code == 200
+
+
+@pytest.mark.parametrize("bad", ["garbage", "verify-token", "forged"])
+def test_wrong_reset_link(app, client, make_user, bad):
+    user_id = make_user()
+    now = utcnow()
+    token = {
+        "garbage": "abc.def.ghi",
+        "verify-token": token_for(app, user_id, verification_token, now),
+        "forged": token_for(app, user_id, reset_token, now)[:-4] + "AAAA",
+    }[bad]
+    response = client.submit(f"/reset/{token}", {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    assert response.status_code == 400
+    assert "This reset link is not valid" in response.get_data(as_text=True)
+    assert client.get("/settings").status_code == 302  # not logged in
+
+
+def test_reset_token_is_made_at_send_time(app, client, make_user, smtp_server):
+    user_id = make_user()
+    queued_at = utcnow() - timedelta(hours=3)  # e.g. the mail server was down meanwhile
+    with app.app_context():
+        from tracker.account import queue_reset
+
+        queue_reset(db.session.get(User, user_id), queued_at)
+        db.session.commit()
+        [n] = db.session.scalars(select(Notification)).all()
+        assert n.payload == {}  # no token in the database
+    deliver(app)
+    [message] = smtp_server.messages
+    # Made at sending, the link has its full hour although the request is 3 hours old.
+    assert client.get(link_in(message, "/reset/")).status_code == 200
+
+
+def test_reset_is_rate_limited(app_config, request):
+    app_config["RATELIMIT_ENABLED"] = True  # before the app is made
+    client = request.getfixturevalue("client")
+    codes = [client.submit("/reset", {"email": "learner@example.com"}).status_code for _ in range(6)]
+    assert codes == [200] * 5 + [429]
