@@ -37,13 +37,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.setdefault("SECRET_KEY", _instance_secret(app))
     app.config["SQLALCHEMY_ENGINES"] = {"default": app.config["DATABASE_URL"]}
 
-    from . import account, auth, catalog, db, decide, health, plan, settings
+    from . import account, auth, catalog, db, decide, health, plan, reminders, settings
 
     catalog.init_app(app)
     db.init_app(app)
     auth.init_app(app)
     account.init_app(app)
     health.init_app(app)
+    reminders.init_app(app)
     app.register_blueprint(decide.bp)
     app.register_blueprint(plan.bp)
     app.register_blueprint(settings.bp)

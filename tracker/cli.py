@@ -7,6 +7,9 @@ plan file stops the app from loading. The commands live next to what they operat
 from flask.cli import AppGroup
 
 from .catalog import check_plans_command
+from .worker import send_due_command, worker_command
 
 tracker_cli = AppGroup("tracker", help="Roadmap Tracker commands.")
 tracker_cli.add_command(check_plans_command)
+tracker_cli.add_command(send_due_command)
+tracker_cli.add_command(worker_command)
