@@ -115,7 +115,11 @@ class Milestone(Model):
     """A learner's state for one roadmap milestone: its due date and whether it is done."""
 
     __tablename__ = "milestone"
-    __table_args__ = (sa.UniqueConstraint("plan_id", "step_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("plan_id", "step_id"),
+        # The reminder sweep looks up a batch of plans' milestones due on a few dates.
+        sa.Index("ix_milestone_plan_due", "plan_id", "due_date"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(sa.ForeignKey("plan.id", ondelete="CASCADE"), index=True)
