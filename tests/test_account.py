@@ -305,3 +305,12 @@ def test_reset_is_rate_limited(app_config, request):
     client = request.getfixturevalue("client")
     codes = [client.submit("/reset", {"email": "learner@example.com"}).status_code for _ in range(6)]
     assert codes == [200] * 5 + [429]
+
+
+def test_resend_is_rate_limited_per_learner(app_config, request):
+    app_config["RATELIMIT_ENABLED"] = True
+    request.getfixturevalue("make_user")(verified=False)
+    client = request.getfixturevalue("client")
+    request.getfixturevalue("auth").login()
+    codes = [client.submit("/resend-confirmation").status_code for _ in range(6)]
+    assert codes == [302] * 5 + [429]
