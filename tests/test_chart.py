@@ -30,7 +30,7 @@ def test_svg_is_accessible_image_with_title_desc_and_table():
     assert [title.get("id"), desc.get("id")] == ids
     assert "planned and done" in title.text
     assert desc.text == (
-        "By 2027-01-24, 7 of 30 milestones were planned and 0 are done. The plan finishes on 2027-04-01."
+        "By 2027-01-24: 7 of 30 milestones planned, 0 done. The plan finishes on 2027-04-01."
     )
     table = fig.find("details/table")
     assert table.find("caption").text and [th.text for th in table.find("thead/tr")] == ["Date", "Planned", "Done"]
@@ -44,7 +44,7 @@ def test_done_line_follows_ticks_and_stops_today():
     done_on = [START + timedelta(days=1), START + timedelta(days=2)] + [None] * 28
     _, after = figure(done_on, today)
     assert after.get("data-done") == "2" and after.get("data-planned") == "7"
-    assert "2 are done" in after.find(f"{SVG}svg/{SVG}desc").text
+    assert "2 done." in after.find(f"{SVG}svg/{SVG}desc").text
     assert after.find(f"{SVG}svg/{SVG}path[@class='done']").get("d").count("V") == 2
     rows = {tr.find("th").text: [td.text for td in tr.findall("td")] for tr in after.find("details/table/tbody")}
     assert rows[today.isoformat()] == ["7", "2"]

@@ -77,8 +77,7 @@ def render_burn_up(
         summary = f"The plan starts on {start.isoformat()}; nothing is due yet."
     else:
         summary = (
-            f"By {now.isoformat()}, {planned_now} of {total} milestones were planned"
-            f" and {done_now or 0} are done."
+            f"By {now.isoformat()}: {planned_now} of {total} milestones planned, {done_now or 0} done."
         )
     summary += f" The plan finishes on {planned_finish.isoformat()}."
 
@@ -105,7 +104,7 @@ def render_burn_up(
 
     planned_xy = [(x(day), y(planned)) for day, planned, _ in points]
     svg.append(f'<path class="planned" d="{_step_path(planned_xy)}" fill="none" stroke="{PLANNED}"'
-               f' stroke-width="2" stroke-dasharray="6 4"/>')
+               f' stroke-width="1.5"/>')
     done_xy = [(x(day), y(done)) for day, _, done in points if done is not None]
     if done_xy:
         line = _step_path(done_xy)
