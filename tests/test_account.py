@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
+from conftest import PASSWORD
 from sqlalchemy import select
 
 from tracker import outbox
 from tracker.account import reset_token, verification_token
 from tracker.db import db
 from tracker.models import Notification, User, utcnow
-
-from conftest import PASSWORD
 
 NEW_PASSWORD = "a much better passphrase"
 
@@ -236,8 +235,8 @@ def test_reset_happy_path(app, client, make_user, auth, smtp_server):
     # The link is single-use: the password it was made for is gone.
     used = client.get(path)
     assert used.status_code == 400 and "This reset link is not valid" in used.get_data(as_text=True)
-    assert client.submit(path, {"password": "yet another password", "confirm": "yet another password"}
-                         ).status_code == 400
+    again = {"password": "yet another password", "confirm": "yet another password"}
+    assert client.submit(path, again).status_code == 400
     auth.logout()
     assert auth.login(password=PASSWORD).status_code == 400
     assert auth.login(password=NEW_PASSWORD).status_code == 302
@@ -303,7 +302,8 @@ def test_reset_token_is_made_at_send_time(app, client, make_user, smtp_server):
 def test_reset_is_rate_limited(app_config, request):
     app_config["RATELIMIT_ENABLED"] = True  # before the app is made
     client = request.getfixturevalue("client")
-    codes = [client.submit("/reset", {"email": "learner@example.com"}).status_code for _ in range(6)]
+    form = {"email": "learner@example.com"}
+    codes = [client.submit("/reset", form).status_code for _ in range(6)]
     assert codes == [200] * 5 + [429]
 
 

@@ -12,8 +12,19 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
-from flask import (Blueprint, Flask, Response, after_this_request, current_app, flash, redirect,
-                   render_template, request, session, url_for)
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    after_this_request,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user
@@ -51,8 +62,10 @@ class ResetRequestForm(FlaskForm):
 class NewPasswordForm(FlaskForm):
     password = PasswordField(
         "New password",
-        validators=[DataRequired("Enter a new password."),
-                    Length(min=MIN_PASSWORD, max=200, message=f"Use at least {MIN_PASSWORD} characters.")],
+        validators=[
+            DataRequired("Enter a new password."),
+            Length(min=MIN_PASSWORD, max=200, message=f"Use at least {MIN_PASSWORD} characters."),
+        ],
         description=f"At least {MIN_PASSWORD} characters.",
     )
     confirm = PasswordField(
@@ -74,8 +87,18 @@ class _ClockSigner(TimestampSigner):
 
 
 def _serializer(salt: str, now: datetime) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key, salt=salt, signer=_ClockSigner,
-                                  signer_kwargs={"now": now})
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt,
+                                  signer=_ClockSigner, signer_kwargs={"now": now})
+
+
+def _load(salt: str, token: str, now: datetime, max_age: timedelta) -> tuple[User, dict[str, Any]]:
+    """Return the learner a token names and its data; raise BadSignature if it is not valid."""
+    data = _serializer(salt, now).loads(token, max_age=int(max_age.total_seconds()))
+    user_id = data.get("user") if isinstance(data, dict) else None
+    user = db.session.get(User, user_id) if isinstance(user_id, int) else None
+    if user is None:
+        raise BadSignature("no such account")
+    return user, data
 
 
 def _absolute(path: str) -> str:
@@ -93,10 +116,9 @@ def verification_token(user: User, now: datetime) -> str:
 
 def verified_user(token: str, now: datetime) -> User:
     """Return the learner a verification token names; raise BadSignature if it is not valid now."""
-    data = _serializer(VERIFY_SALT, now).loads(token, max_age=int(VERIFY_MAX_AGE.total_seconds()))
-    user = db.session.get(User, data["user"]) if isinstance(data, dict) and isinstance(data.get("user"), int) else None
+    user, data = _load(VERIFY_SALT, token, now, VERIFY_MAX_AGE)
     # A token for an address the account no longer has confirms nothing.
-    if user is None or user.email.lower() != data.get("email"):
+    if user.email.lower() != data.get("email"):
         raise BadSignature("no such account")
     return user
 
@@ -229,9 +251,8 @@ def reset_token(user: User, now: datetime) -> str:
 
 def reset_user(token: str, now: datetime) -> User:
     """Return the learner a reset token names; raise BadSignature if expired, used or forged."""
-    data = _serializer(RESET_SALT, now).loads(token, max_age=int(RESET_MAX_AGE.total_seconds()))
-    user = db.session.get(User, data["user"]) if isinstance(data, dict) and isinstance(data.get("user"), int) else None
-    if user is None or not hmac.compare_digest(str(data.get("pw", "")), _password_fingerprint(user)):
+    user, data = _load(RESET_SALT, token, now, RESET_MAX_AGE)
+    if not hmac.compare_digest(str(data.get("pw", "")), _password_fingerprint(user)):
         raise BadSignature("used or unknown")
     return user
 
@@ -261,7 +282,8 @@ def reset_request() -> ResponseReturnValue:
     """Ask for a reset link; the answer is the same whether or not the account exists."""
     form = ResetRequestForm()
     if not form.validate_on_submit():
-        return render_template("account/reset_request.html", form=form), 400 if form.is_submitted() else 200
+        status = 400 if form.is_submitted() else 200
+        return render_template("account/reset_request.html", form=form), status
     user = find_user(form.email.data)
     if user is not None:
         key = queue_reset(user, utcnow())

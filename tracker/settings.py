@@ -82,7 +82,7 @@ class SettingsForm(FlaskForm):
 
 def _serializer() -> URLSafeSerializer:
     # Its own salt: an unsubscribe token is useless as any other kind of token.
-    return URLSafeSerializer(current_app.secret_key, salt="unsubscribe")
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="unsubscribe")
 
 
 def unsubscribe_url(user: User, stream: str) -> str:
