@@ -1,0 +1,92 @@
+"""Bad input in the browser: the message appears by the field and what was typed stays."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.sync_api import expect
+
+from tests.conftest import PASSWORD
+
+from .conftest import LiveServer, log_in, seed_learner
+
+
+def error_by(page: Any, field_id: str) -> str:
+    """Return the error shown for a field, checking it sits right below it and is linked to it."""
+    field, error = page.locator(f"#{field_id}"), page.locator(f"#{field_id}-error")
+    expect(error).to_be_visible()
+    assert f"{field_id}-error" in (field.get_attribute("aria-describedby") or "").split()
+    box, at = field.bounding_box(), error.bounding_box()
+    if field.evaluate("e => e.tagName") == "FIELDSET":  # a group of choices: the error is inside it
+        assert box["y"] <= at["y"] and at["y"] + at["height"] <= box["y"] + box["height"]
+    else:
+        assert field.get_attribute("aria-invalid") == "true"
+        below = at["y"] - (box["y"] + box["height"])
+        assert 0 <= below < 80, f"the error for #{field_id} is {below:.0f}px away from it"
+    return error.inner_text()
+
+
+def test_signup_invalid_email_and_short_password(page):
+    page.goto("/signup")
+    page.get_by_label("Email").fill("learner-at-example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    assert "Invalid email address" in error_by(page, "email")
+    expect(page.get_by_label("Email")).to_have_value("learner-at-example.com")
+
+    page.get_by_label("Email").fill("short@example.com")
+    page.get_by_label("Password").fill("tiny")
+    page.get_by_role("button", name="Create account").click()
+    assert "at least 10 characters" in error_by(page, "password")
+    expect(page.get_by_label("Email")).to_have_value("short@example.com")
+    # The password itself is never sent back into the page.
+    expect(page.get_by_label("Password")).to_have_value("")
+
+
+def test_unanswered_questions_are_marked(page, live_server: LiveServer):
+    seed_learner(live_server, "questions@example.com", outcome=None)
+    log_in(page, "questions@example.com")
+    page.goto("/decide")
+    first = page.locator("form.questions fieldset").first
+    first.locator("input").nth(1).check()
+    page.get_by_role("button", name="Show my recommendation").click()
+    expect(page.locator("form.questions > .error")).to_be_visible()
+    second_id = page.locator("form.questions fieldset").nth(1).get_attribute("id")
+    assert error_by(page, second_id) == "Pick one answer."
+    expect(first.locator("input").nth(1)).to_be_checked()
+
+
+def test_start_plan_past_date_and_unknown_zone(page, live_server: LiveServer):
+    seed_learner(live_server, "start@example.com", outcome=None)
+    log_in(page, "start@example.com")
+    page.goto("/decide")
+    for question in page.locator("form.questions fieldset").all():
+        question.locator("input").first.check()
+    page.get_by_role("button", name="Show my recommendation").click()
+    page.wait_for_url("**/decide/result")
+
+    page.get_by_label("Start with Rust").check()
+    page.get_by_label("Start date").fill("2001-01-01")
+    page.get_by_label("Saturday").check()
+    page.get_by_label("Time zone").fill("Mars/Olympus")
+    page.get_by_role("button", name="Start my plan").click()
+
+    assert "or a later date" in error_by(page, "start_date")
+    assert "Unknown time zone" in error_by(page, "timezone")
+    expect(page.get_by_label("Start date")).to_have_value("2001-01-01")
+    expect(page.get_by_label("Time zone")).to_have_value("Mars/Olympus")  # not "fixed" by the script
+    expect(page.get_by_label("Start with Rust")).to_be_checked()
+    expect(page.get_by_label("Saturday")).to_be_checked()
+    expect(page.get_by_label("Monday")).to_be_checked()
+
+
+def test_settings_unknown_zone(page, live_server: LiveServer):
+    seed_learner(live_server, "zone@example.com")
+    log_in(page, "zone@example.com")
+    page.goto("/settings")
+    page.get_by_label("Time zone", exact=True).fill("Europe/Atlantis")
+    page.get_by_label("Reminder time", exact=True).fill("06:45")
+    page.get_by_role("button", name="Save settings").click()
+    assert "Unknown time zone" in error_by(page, "timezone")
+    expect(page.get_by_label("Time zone", exact=True)).to_have_value("Europe/Atlantis")
+    expect(page.get_by_label("Reminder time", exact=True)).to_have_value("06:45")

@@ -1,0 +1,80 @@
+"""Every main page, on a desktop and a phone: no serious accessibility problem, a screenshot
+for the reviewer, and a first load under 200 KB."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from .conftest import LiveServer, check_a11y, log_in, screenshot, seed_learner
+
+MAX_PAGE_BYTES = 200_000
+
+
+def answer_questions(page: Any) -> None:
+    """Pick the first answer of every question and ask for the recommendation."""
+    for fieldset in page.locator("form.questions fieldset").all():
+        fieldset.locator("input").first.check()
+    page.get_by_role("button", name="Show my recommendation").click()
+    page.wait_for_url("**/decide/result")
+
+
+def tour(page: Any, email: str) -> Iterator[str]:
+    """Visit each main page in turn, yielding its name once it is loaded."""
+    page.goto("/")
+    yield "landing"
+    page.goto("/signup")
+    yield "signup"
+    page.goto("/login")
+    yield "login"
+    log_in(page, email)
+    page.goto("/decide")
+    yield "decide"
+    answer_questions(page)
+    yield "result"
+    page.goto("/dashboard")
+    yield "dashboard"
+    page.locator(".milestone.done a").first.click()
+    page.wait_for_url("**/milestones/*")
+    yield "milestone"
+    page.goto("/replan")
+    yield "replan"
+    page.goto("/settings")
+    yield "settings"
+
+
+def page_weight(responses: list[Any]) -> int:
+    """Sum the bodies of the last page load: its document and everything after it."""
+    first = max(i for i, r in enumerate(responses) if r.request.resource_type == "document" and r.ok)
+    return sum(len(r.body()) for r in responses[first:] if r.ok)
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+def test_main_pages(viewport, new_context, live_server):
+    """Check each main page: axe finds nothing serious, it weighs under 200 KB; screenshot it."""
+    email = f"tour-{viewport}@example.com"
+    seed_learner(live_server, email, started_days_ago=21, done=6)  # three weeks in, a little behind
+    page = new_context(viewport).new_page()
+    responses: list[Any] = []
+    page.on("response", lambda response: responses.append(response))
+    page.route("**/*", lambda route: route.continue_())  # routing turns the HTTP cache off
+    problems: dict[str, list[str]] = {}
+    weights: dict[str, int] = {}
+    for name in tour(page, email):
+        weights[name] = page_weight(responses)
+        responses.clear()
+        screenshot(page, name, viewport)
+        if name == "dashboard":  # what the README shows: the first screen
+            screenshot(page, name, viewport, full_page=False)
+        found = check_a11y(page)
+        if page.locator("main h1").count() != 1:
+            found.append("not exactly one h1 in main")
+        if weights[name] > MAX_PAGE_BYTES:
+            found.append(f"{weights[name]} bytes on first load, over {MAX_PAGE_BYTES}")
+        if found:
+            problems[name] = found
+    print(f"{viewport} page weights (bytes):", weights)
+    assert len(weights) == 9
+    assert problems == {}
