@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from tests.conftest import PASSWORD
 
-from .conftest import LiveServer, shift_plan
+from .conftest import LiveServer, log_in, seed_learner, shift_plan
 
 
 def chart_done_path(page) -> str:
@@ -120,3 +120,24 @@ def change_settings_and_fetch_feed(page, live_server: LiveServer) -> None:
     assert feed.headers["content-type"].startswith("text/calendar")
     body = feed.text()
     assert body.startswith("BEGIN:VCALENDAR") and body.count("BEGIN:VEVENT") == 33
+
+
+def test_works_without_javascript(new_context, live_server):
+    seed_learner(live_server, "no-js@example.com", started_days_ago=7, done=1)
+    page = new_context(java_script_enabled=False).new_page()
+    log_in(page, "no-js@example.com")
+    done_count = page.locator("#done-count")
+    expect(done_count).to_contain_text("1 of 33 milestones done")
+    page.locator(".due-now").get_by_role("button", name="Mark done").first.click()
+    expect(done_count).to_contain_text("2 of 33 milestones done")
+    expect(page.locator("#burn-up")).to_have_attribute("data-done", "2")
+    page.get_by_role("button", name="Undo").first.click()
+    expect(done_count).to_contain_text("1 of 33 milestones done")
+
+    page.goto("/settings")
+    create = page.get_by_role("button", name="Create my calendar address")
+    if create.count():
+        create.click()
+    # Without the script the copy button stays hidden; the address is there to select.
+    expect(page.get_by_role("button", name="Copy address")).to_be_hidden()
+    expect(page.locator("#feed-url")).to_have_value(re.compile(r"/calendar/.+\.ics$"))

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from .conftest import LiveServer, check_a11y, log_in, screenshot, seed_learner
 
@@ -71,6 +72,8 @@ def test_main_pages(viewport, new_context, live_server):
         found = check_a11y(page)
         if page.locator("main h1").count() != 1:
             found.append("not exactly one h1 in main")
+        if page.evaluate("document.documentElement.scrollWidth > window.innerWidth"):
+            found.append("wider than the screen: it scrolls sideways")
         if weights[name] > MAX_PAGE_BYTES:
             found.append(f"{weights[name]} bytes on first load, over {MAX_PAGE_BYTES}")
         if found:
@@ -78,3 +81,18 @@ def test_main_pages(viewport, new_context, live_server):
     print(f"{viewport} page weights (bytes):", weights)
     assert len(weights) == 9
     assert problems == {}
+
+
+def test_keyboard_skip_link_and_visible_focus(page):
+    page.goto("/")
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to content")
+    expect(skip).to_be_focused()
+    assert skip.bounding_box()["x"] >= 0  # on screen once focused
+    page.keyboard.press("Enter")
+    expect(page.locator("main")).to_be_focused()
+    page.keyboard.press("Tab")
+    focused = page.locator(":focus")
+    expect(focused).to_have_text("Sign up — it's free")
+    outline = focused.evaluate("e => getComputedStyle(e).outlineStyle + ' ' + getComputedStyle(e).outlineWidth")
+    assert outline == "solid 3px"
