@@ -62,6 +62,9 @@ class User(UserMixin, Model):
 
     # Calendar feed: only a hash of the secret token is kept.
     feed_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    # The token is derived from SECRET_KEY and this random salt (see tracker.calendar), so the
+    # settings page can show the URL again; a new salt is a new URL.
+    feed_token_salt: Mapped[str | None] = mapped_column(sa.String(32))
     feed_alarm: Mapped[bool] = mapped_column(default=False)
     # Bumped on every change the feed shows, deletions included, so Last-Modified
     # never moves backwards.
@@ -169,6 +172,20 @@ class Notification(Model):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FeedCache(Model):
+    """A learner's serialized calendar feed, kept until something it shows changes."""
+
+    __tablename__ = "feed_cache"
+
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("user.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(sa.String(64))  # a digest of what the body was built from
+    etag: Mapped[str] = mapped_column(sa.String(64))
+    modified_at: Mapped[datetime] = mapped_column(UTCDateTime)  # Last-Modified; never goes back
+    body: Mapped[bytes] = mapped_column(sa.LargeBinary)
 
 
 class Heartbeat(Model):

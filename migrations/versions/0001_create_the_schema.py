@@ -40,6 +40,7 @@ def upgrade() -> None:
     sa.Column('weekly_weekday', sa.Integer(), nullable=False),
     sa.Column('weekly_time', sa.Time(), nullable=False),
     sa.Column('feed_token_hash', sa.String(length=64), nullable=True),
+    sa.Column('feed_token_salt', sa.String(length=32), nullable=True),
     sa.Column('feed_alarm', sa.Boolean(), nullable=False),
     sa.Column('calendar_changed_at', tracker.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_user')),
@@ -70,6 +71,15 @@ def upgrade() -> None:
         batch_op.create_index('ix_notification_pending', ['status', 'next_attempt_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_notification_user_id'), ['user_id'], unique=False)
 
+    op.create_table('feed_cache',
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('key', sa.String(length=64), nullable=False),
+    sa.Column('etag', sa.String(length=64), nullable=False),
+    sa.Column('modified_at', tracker.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('body', sa.LargeBinary(), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_feed_cache_user_id_user'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('user_id', name=op.f('pk_feed_cache'))
+    )
     op.create_table('plan',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -127,6 +137,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_plan_user_id'))
 
     op.drop_table('plan')
+    op.drop_table('feed_cache')
     with op.batch_alter_table('notification', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_notification_user_id'))
         batch_op.drop_index('ix_notification_pending')
