@@ -37,7 +37,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.setdefault("SECRET_KEY", _instance_secret(app))
     app.config["SQLALCHEMY_ENGINES"] = {"default": app.config["DATABASE_URL"]}
 
-    from . import account, auth, catalog, db, decide, health, plan, reminders, settings
+    from . import account, auth, calendar, catalog, db, decide, health, plan, reminders, settings
 
     catalog.init_app(app)
     db.init_app(app)
@@ -45,6 +45,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     account.init_app(app)
     health.init_app(app)
     reminders.init_app(app)
+    calendar.init_app(app)
     app.register_blueprint(decide.bp)
     app.register_blueprint(plan.bp)
     app.register_blueprint(settings.bp)
