@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
+import asyncio
+import email.policy
 import http.client
+import os
 import re
+import signal
+import subprocess
+import sys
 import threading
 from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from email.parser import BytesHeaderParser
 from http.cookies import SimpleCookie
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 import sqlalchemy as sa
-from conftest import PASSWORD
+from conftest import PASSWORD, SMTPSink
 from werkzeug.serving import make_server
 
+from tracker import outbox
+from tracker.catalog import get_catalog
 from tracker.db import db
-from tracker.models import Milestone, Plan, User
+from tracker.models import Milestone, Notification, Plan, User
+
+ROOT = Path(__file__).resolve().parent.parent
 
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
@@ -116,3 +129,173 @@ def test_threaded_server_ticks_and_reads_without_lock_errors(app, server, make_u
     with app.app_context():
         # Every round ended with an undo; the notes of the last ticks are kept.
         assert db.session.scalar(sa.select(sa.func.count()).where(Milestone.done_at.is_not(None))) == 0
+
+
+# -- Many mail workers on PostgreSQL ----------------------------------------------------
+
+MESSAGES = 2000
+LEARNERS = 100
+WORKERS = 4
+NOW = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
+VICTIM = "victim@tracker.example"
+
+
+def weekly_payload(plan_id: int, steps: list[str]) -> dict[str, Any]:
+    """Return a weekly email's numbers, as the sweep would store them."""
+    def section(n: int) -> dict[str, Any]:
+        return {"count": n, "items": [[i + 1, step, "2027-03-01"] for i, step in enumerate(steps[:n])]}
+
+    return {"plan_id": plan_id, "today": "2027-03-01", "week": 9, "weeks": 13, "done": 20, "total": 33,
+            "percent": 60, "status": "behind", "label": "2 behind", "planned_finish": "2027-04-02",
+            "projected_finish": "2027-04-06", "done_recently": section(3), "due_soon": section(2),
+            "overdue": section(2)}
+
+
+def fill_outbox(app, messages: int) -> None:
+    """Queue weekly emails due at NOW, spread over LEARNERS learners (Core inserts)."""
+    with app.app_context():
+        steps = [m.id for m in get_catalog().roadmaps["go"].milestones]
+        created = NOW - timedelta(days=60)
+        db.session.execute(sa.insert(User), [
+            {"id": i, "email": f"learner{i}@example.com", "password_hash": "x", "created_at": created,
+             "email_verified_at": created} for i in range(1, LEARNERS + 1)])
+        db.session.execute(sa.insert(Plan), [
+            {"id": i, "user_id": i, "outcome": "go", "recommended": "go", "roadmaps": ["go"], "answers": {},
+             "start_date": date(2027, 1, 4), "study_days": "01234", "created_at": created,
+             "updated_at": created} for i in range(1, LEARNERS + 1)])
+        outbox.queue_many(db.session, [
+            outbox.row(user_id=1 + n % LEARNERS, kind="weekly", dedupe_key=f"weekly:{1 + n % LEARNERS}:{n}",
+                       due_at=NOW - timedelta(minutes=1), now=created,
+                       payload=weekly_payload(1 + n % LEARNERS, steps))
+            for n in range(messages)])
+        db.session.commit()
+
+
+class CountingSink(SMTPSink):
+    """An SMTP server that keeps only each message's Message-ID (parsing whole messages
+    would cost the test more CPU than the workers), and can hold one worker's message until
+    that worker is killed."""
+
+    def __init__(self, hold_after: int) -> None:
+        super().__init__()
+        self.ids: list[str] = []
+        self.hold_after = hold_after  # hold the victim's message after this many went through
+        self.victim_started = threading.Event()
+        self.held = threading.Event()
+        self.release = threading.Event()
+        self.held_id: str | None = None
+        self._victim_count = 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        headers = BytesHeaderParser(policy=email.policy.compat32).parsebytes(envelope.content)
+        self.ids.append(headers["Message-ID"])
+        if envelope.mail_from == VICTIM and self.held_id is None:
+            self.victim_started.set()
+            self._victim_count += 1
+            if self._victim_count > self.hold_after:
+                # The message has arrived, but the worker never hears so: it is in flight.
+                self.held_id = headers["Message-ID"]
+                self.held.set()
+                while not self.release.is_set():
+                    await asyncio.sleep(0.01)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_sink():
+    sink = CountingSink(hold_after=2)
+    sink.start()
+    yield sink
+    sink.release.set()
+    sink.stop()
+
+
+@pytest.fixture
+def start_worker(database_url, smtp_sink):
+    """Start ``flask tracker send-due`` in a process of its own, as a deployment would."""
+    started: list[subprocess.Popen[str]] = []
+
+    def start(now: datetime, mail_from: str | None = None) -> subprocess.Popen[str]:
+        env = {**os.environ, "TRACKER_DATABASE_URL": database_url, "TRACKER_MAIL_URL": smtp_sink.url,
+               "TRACKER_SECRET_KEY": "test-secret", "TRACKER_BASE_URL": "https://tracker.example",
+               "TRACKER_MAIL_FROM": mail_from or "Roadmap Tracker <tracker@tracker.example>"}
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "app", "tracker", "send-due", "--now", now.isoformat()],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        if worker.poll() is None:
+            worker.kill()
+        worker.communicate()
+
+
+def finish(worker: Any) -> int:
+    """Wait for a worker; return how many messages it says it sent."""
+    try:
+        out, err = worker.communicate(timeout=300)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        out, err = worker.communicate()
+        pytest.fail(f"worker {worker.pid} timed out:\n{out}\n{err}")
+    assert worker.returncode == 0, err
+    return int(re.search(r"sent (\d+)", out).group(1))
+
+
+def outbox_rows(app) -> list[Notification]:
+    with app.app_context():
+        return list(db.session.scalars(sa.select(Notification)))
+
+
+def received_ids(sink: CountingSink) -> Counter[str]:
+    return Counter(sink.ids)
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_many_workers_send_every_message_exactly_once(app, smtp_sink, start_worker):
+    fill_outbox(app, MESSAGES)
+    workers = [start_worker(NOW) for _ in range(WORKERS)]
+    sent = [finish(w) for w in workers]
+
+    assert sum(sent) == MESSAGES
+    assert sum(1 for n in sent if n) >= 2, sent  # the workers really ran side by side
+    rows = outbox_rows(app)
+    assert {r.status for r in rows} == {"sent"}
+    ids = received_ids(smtp_sink)
+    assert len(ids) == MESSAGES and max(ids.values()) == 1  # none lost, none twice
+    by_id = {r.message_id: r.dedupe_key for r in rows}
+    assert set(ids) == set(by_id)
+    assert len({by_id[i] for i in ids}) == MESSAGES  # one message per dedupe key
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_killed_worker_loses_nothing(app, smtp_sink, start_worker):
+    # Fewer messages than above: the property does not depend on the count, the run time does.
+    fill_outbox(app, MESSAGES // 4)
+    victim = start_worker(NOW, mail_from=VICTIM)
+    assert smtp_sink.victim_started.wait(60), victim.stderr.read() if victim.poll() is not None else ""
+    others = [start_worker(NOW) for _ in range(WORKERS - 1)]
+    assert smtp_sink.held.wait(60)
+    victim.send_signal(signal.SIGKILL)  # mid-batch: one message in flight, the rest claimed
+    victim.wait()
+    smtp_sink.release.set()
+    for w in others:
+        finish(w)
+
+    stranded = [r for r in outbox_rows(app) if r.status == "sending"]
+    # Left behind: the message in flight and the rest of the victim's batch.
+    assert smtp_sink.held_id in {r.message_id for r in stranded} and len(stranded) > 1
+    # Its claims come back once their lease runs out: a later pass sends them.
+    later = NOW + outbox.LEASE + timedelta(minutes=1)
+    assert finish(start_worker(later)) == len(stranded)
+
+    rows = outbox_rows(app)
+    assert {r.status for r in rows} == {"sent"}
+    ids = received_ids(smtp_sink)
+    assert set(ids) == {r.message_id for r in rows}  # nothing lost
+    assert len({r.dedupe_key for r in rows}) == len(rows) == MESSAGES // 4
+    twice = [i for i, n in ids.items() if n > 1]
+    assert twice == [smtp_sink.held_id]  # only the message in flight, under the same Message-ID
+    assert ids[smtp_sink.held_id] == 2
