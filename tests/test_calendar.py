@@ -16,7 +16,7 @@ from sqlalchemy import select
 from test_ical import check_bytes, check_parsers
 from werkzeug.http import http_date, parse_date
 
-from tracker import calendar, progress
+from tracker import calendar, feeds, progress
 from tracker.db import db
 from tracker.models import FeedCache, Milestone, Plan, User
 
@@ -203,7 +203,7 @@ def test_no_change_means_identical_bytes_and_no_rebuild(
     def rebuild(*_args: Any) -> bytes:
         raise AssertionError("rebuilt although nothing changed")
 
-    monkeypatch.setattr(calendar, "calendar_bytes", rebuild)
+    monkeypatch.setattr(feeds, "calendar_bytes", rebuild)
     again = client.get(path)
     assert again.data == first.data
     assert again.headers["ETag"] == first.headers["ETag"]
@@ -230,7 +230,7 @@ def test_the_fast_path_answers_like_the_view(app: Flask, client: Any, learner: i
                         lambda token: calls.append(token) or view(token))
     fast = answers()
     assert calls == []  # all answered in front of Flask
-    assert isinstance(app.wsgi_app, calendar._FastPolls)
+    assert isinstance(app.wsgi_app, feeds.FastPolls)
     monkeypatch.setattr(app, "wsgi_app", app.wsgi_app.wsgi_app)  # the view alone
     assert answers() == fast
     assert len(calls) == len(requests)
