@@ -219,6 +219,7 @@ class SMTPSink:
     def __init__(self) -> None:
         self.messages: list[Any] = []  # email.message.EmailMessage, in arrival order
         self.envelopes: list[tuple[str, list[str]]] = []  # (MAIL FROM, RCPT TOs)
+        self.raw: list[bytes] = []  # the messages as they came over the wire
         self.refusing = False
         with socket.socket() as s:  # a free port; the controller binds it right after
             s.bind(("127.0.0.1", 0))
@@ -230,6 +231,7 @@ class SMTPSink:
         if self.refusing:
             return "451 4.3.0 Try again later"
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        self.raw.append(envelope.original_content)
         self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
         return "250 OK"
 

@@ -12,11 +12,11 @@ duplicate folds in mail clients.
 from __future__ import annotations
 
 import smtplib
+import threading
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from email.utils import format_datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from . import mail
 from .db import db
-from .models import Notification, User
+from .models import Notification, Plan, User
 
 # Minutes to wait after the 1st, 2nd, … failed attempt; the last attempt marks it failed.
 BACKOFF_MINUTES = (1, 5, 15, 60, 180, 360, 720)
@@ -61,14 +61,16 @@ def register_composer(kind: str, fn: Composer) -> None:
     """Say how to build the message for notifications of ``kind``.
 
     ``fn(notification, user)`` returns the message, or None when there is nothing to send
-    any more (the row is then marked skipped). Delivery sets its Message-ID and Date.
+    any more (the row is then marked skipped). It should pass ``notification.message_id``
+    to ``mail.compose``; delivery enforces it.
     """
     _composers[kind] = fn
 
 
 def _insert(session: Session) -> Any:
     dialect = session.get_bind().dialect.name
-    return (postgresql if dialect == "postgresql" else sqlite).insert(Notification)
+    # The Table, not the class: a plain Core INSERT, no ORM bulk-insert bookkeeping.
+    return (postgresql if dialect == "postgresql" else sqlite).insert(Notification.__table__)
 
 
 def row(
@@ -100,16 +102,19 @@ def row(
 
 
 def queue_many(session: Session, rows: list[dict[str, Any]]) -> set[str]:
-    """Insert the rows whose dedupe key is new, in one statement; return the keys inserted."""
+    """Insert the rows whose dedupe key is new; return the keys inserted.
+
+    One statement, executed for many rows at once (SQLAlchemy's "insertmanyvalues"
+    batches them into multi-row INSERTs without compiling a new statement per batch).
+    """
     if not rows:
         return set()
     stmt = (
         _insert(session)
-        .values(rows)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(Notification.dedupe_key)
+        .returning(Notification.__table__.c.dedupe_key)
     )
-    return set(session.scalars(stmt))
+    return set(session.scalars(stmt, rows))
 
 
 def queue(
@@ -161,10 +166,8 @@ def _claim(now: datetime, size: int, only_ids: Collection[int] | None) -> list[i
 
 
 def _finish(notification_id: int, **values: Any) -> None:
-    db.session.execute(
-        update(Notification).where(Notification.id == notification_id)
-        .values(claimed_until=None, **values)
-    )
+    table = Notification.__table__  # a Core UPDATE: no ORM bookkeeping per message
+    db.session.execute(update(table).where(table.c.id == notification_id).values(claimed_until=None, **values))
     db.session.commit()
 
 
@@ -178,17 +181,60 @@ def _failure(notification_id: int, attempts: int, error: str, now: datetime, cou
         _finish(notification_id, status="pending", last_error=error, next_attempt_at=now + wait)
 
 
-def _compose(n: Notification, user: User, now: datetime) -> EmailMessage | None:
+def _compose(n: Notification, user: User) -> EmailMessage | None:
     composer = _composers.get(n.kind)
     if composer is None:
         raise LookupError(f"no composer registered for kind {n.kind!r}")
     message = composer(n, user)
-    if message is not None:
-        # The outbox owns identity: the stored Message-ID, and the Date of this pass.
-        for header, value in (("Message-ID", n.message_id), ("Date", format_datetime(now))):
-            del message[header]
-            message[header] = value
+    # The outbox owns the Message-ID: the one stored before the first attempt.
+    if message is not None and next(
+        (str(v) for k, v in message.raw_items() if k.lower() == "message-id"), None
+    ) != n.message_id:
+        del message["Message-ID"]
+        message["Message-ID"] = n.message_id
     return message
+
+
+def _prepare(ids: list[int], now: datetime, counts: Counts) -> list[tuple[int, int, EmailMessage]]:
+    """Compose a claimed batch in one short transaction; return (id, attempts, message)s.
+
+    Sending happens after the commit, with no lock held (on SQLite a transaction holds the
+    write lock, and SMTP can be slow). The rows loaded here are dropped on return, so the
+    per-message commits that follow have no objects to expire.
+    """
+    notifications = db.session.scalars(
+        select(Notification).where(Notification.id.in_(ids)).order_by(Notification.id)
+    ).all()
+    users = {u.id: u for u in db.session.scalars(
+        select(User).where(User.id.in_({n.user_id for n in notifications})))}
+    # Composers of plan mail look their plan up: one query for the batch, kept referenced
+    # while composing so the identity map holds on to them.
+    plan_ids = {n.payload.get("plan_id") for n in notifications} - {None}
+    plans = db.session.scalars(select(Plan).where(Plan.id.in_(plan_ids))).all() if plan_ids else []
+    outgoing: list[tuple[int, int, EmailMessage]] = []
+    failures: list[tuple[int, int, str]] = []
+    for n in notifications:
+        if n.expires_at is not None and n.expires_at <= now:
+            counts.skipped += 1
+            n.status, n.claimed_until = "skipped", None
+            n.last_error = "expired before it could be sent"
+            continue
+        try:
+            message = _compose(n, users[n.user_id])
+        except Exception as e:  # a broken template must not stop other mail
+            current_app.logger.exception("composing notification %s failed", n.id)
+            failures.append((n.id, n.attempts, f"compose: {type(e).__name__}: {e}"))
+            continue
+        if message is None:
+            counts.skipped += 1
+            n.status, n.claimed_until = "skipped", None
+        else:
+            outgoing.append((n.id, n.attempts, message))
+    db.session.commit()
+    del notifications, users, plans
+    for notification_id, attempts, error in failures:
+        _failure(notification_id, attempts, error, now, counts)
+    return outgoing
 
 
 # Errors that concern one message; anything else (refused connection, dropped link) means
@@ -197,47 +243,26 @@ MESSAGE_ERRORS = (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused)
 
 
 def deliver(
-    now: datetime, *, limit: int | None = None, only_ids: Collection[int] | None = None
+    now: datetime,
+    *,
+    limit: int | None = None,
+    only_ids: Collection[int] | None = None,
+    stop: threading.Event | None = None,
 ) -> Counts:
-    """Send the notifications due at ``now`` over one connection; return what happened."""
+    """Send the notifications due at ``now`` over one connection; return what happened.
+
+    ``stop``, when set, ends the pass after the current batch (a worker shutting down).
+    """
     counts = Counts()
     done = 0
     with mail.connection() as transport:
-        while limit is None or done < limit:
+        while (limit is None or done < limit) and not (stop and stop.is_set()):
             size = BATCH if limit is None else min(BATCH, limit - done)
             ids = _claim(now, size, only_ids)
             if not ids:
                 break
             done += len(ids)
-            # Compose the batch in one short transaction, then send with no lock held:
-            # on SQLite a transaction holds the write lock, and SMTP can be slow.
-            notifications = db.session.scalars(
-                select(Notification).where(Notification.id.in_(ids)).order_by(Notification.id)
-            ).all()
-            users = {u.id: u for u in db.session.scalars(
-                select(User).where(User.id.in_({n.user_id for n in notifications})))}
-            outgoing: list[tuple[int, int, EmailMessage]] = []
-            failures: list[tuple[int, int, str]] = []
-            for n in notifications:
-                if n.expires_at is not None and n.expires_at <= now:
-                    counts.skipped += 1
-                    n.status, n.claimed_until = "skipped", None
-                    n.last_error = "expired before it could be sent"
-                    continue
-                try:
-                    message = _compose(n, users[n.user_id], now)
-                except Exception as e:  # a broken template must not stop other mail
-                    current_app.logger.exception("composing notification %s failed", n.id)
-                    failures.append((n.id, n.attempts, f"compose: {type(e).__name__}: {e}"))
-                    continue
-                if message is None:
-                    counts.skipped += 1
-                    n.status, n.claimed_until = "skipped", None
-                else:
-                    outgoing.append((n.id, n.attempts, message))
-            db.session.commit()
-            for notification_id, attempts, error in failures:
-                _failure(notification_id, attempts, error, now, counts)
+            outgoing = _prepare(ids, now, counts)
             for i, (notification_id, attempts, message) in enumerate(outgoing):
                 try:
                     transport.send(message)
