@@ -33,16 +33,8 @@ log = logging.getLogger(__name__)
 
 
 def run_once(now: datetime, stop: threading.Event | None = None) -> Counts:
-    """Queue what is due at ``now`` and deliver it, a batch at a time until done or stopped."""
-    counts = reminders.sweep(now)
-    while stop is None or not stop.is_set():
-        batch = outbox.deliver(now, limit=outbox.BATCH)
-        counts += batch
-        if batch.retried or batch.failed:  # the server is struggling: try again next tick
-            break
-        if batch.sent + batch.skipped < outbox.BATCH:
-            break
-    return counts
+    """Queue what is due at ``now`` and deliver it over one connection, until done or stopped."""
+    return reminders.sweep(now) + outbox.deliver(now, stop=stop)
 
 
 def beat(name: str, now: datetime) -> None:
