@@ -33,31 +33,37 @@ def test_svg_is_accessible_image_with_title_desc_and_table():
         "By 2027-01-24: 7 of 30 milestones planned, 0 done. The plan finishes on 2027-04-01."
     )
     table = fig.find("details/table")
-    assert table.find("caption").text and [th.text for th in table.find("thead/tr")] == ["Date", "Planned", "Done"]
+    assert table.find("caption").text
+    assert [th.text for th in table.find("thead/tr")] == ["Date", "Planned", "Done"]
     assert "<script" not in html
+
+
+def done_line(fig):
+    return fig.find(f"{SVG}svg/{SVG}path[@class='done']")
 
 
 def test_done_line_follows_ticks_and_stops_today():
     today = START + timedelta(days=20)
     _, before = figure(today=today)
-    assert before.find(f"{SVG}svg/{SVG}path[@class='done']").get("d").count("V") == 0  # flat at zero
+    assert done_line(before).get("d").count("V") == 0  # flat at zero
     done_on = [START + timedelta(days=1), START + timedelta(days=2)] + [None] * 28
     _, after = figure(done_on, today)
     assert after.get("data-done") == "2" and after.get("data-planned") == "7"
     assert "2 done." in after.find(f"{SVG}svg/{SVG}desc").text
-    assert after.find(f"{SVG}svg/{SVG}path[@class='done']").get("d").count("V") == 2
-    rows = {tr.find("th").text: [td.text for td in tr.findall("td")] for tr in after.find("details/table/tbody")}
+    assert done_line(after).get("d").count("V") == 2
+    body = after.find("details/table/tbody")
+    rows = {tr.find("th").text: [td.text for td in tr.findall("td")] for tr in body}
     assert rows[today.isoformat()] == ["7", "2"]
     assert rows["2027-04-01"] == ["30", "—"]  # the future has no actuals
     today_x = float(after.find(f"{SVG}svg/{SVG}line[@class='today']").get("x1"))
-    last_done_x = float(re.findall(r"H([\d.]+)", after.find(f"{SVG}svg/{SVG}path[@class='done']").get("d"))[-1])
+    last_done_x = float(re.findall(r"H([\d.]+)", done_line(after).get("d"))[-1])
     assert last_done_x == pytest.approx(today_x)
 
 
 def test_plan_not_started_yet():
     _, fig = figure(today=START - timedelta(days=3))
     assert fig.find(f"{SVG}svg/{SVG}desc").text.startswith("The plan starts on 2027-01-04")
-    assert fig.find(f"{SVG}svg/{SVG}path[@class='done']") is None
+    assert done_line(fig) is None
     assert fig.find(f"{SVG}svg/{SVG}line[@class='today']") is None
 
 

@@ -11,18 +11,18 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from conftest import PASSWORD, missing
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from conftest import PASSWORD, missing
 from tracker import create_app, progress
 from tracker.catalog import get_catalog
 from tracker.db import db
@@ -96,7 +96,9 @@ class QuietHandler(WSGIRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def live_server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def live_server(
+    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
     """Serve the real app on a free port of 127.0.0.1 from a background thread."""
     tmp = tmp_path_factory.mktemp("e2e")
     shutil.copy(sqlite_template, tmp / "tracker.sqlite")
@@ -126,11 +128,12 @@ def live_server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory)
 
 @pytest.fixture
 def new_context(browser: Any, live_server: LiveServer) -> Iterator[Callable[..., Any]]:
-    """Return a factory of fresh browser contexts (own cookies and cache), closed after the test."""
+    """Return a factory of fresh browser contexts (own cookies, cache), closed after the test."""
     contexts: list[Any] = []
 
     def make(viewport: str = "desktop", **options: Any) -> Any:
-        context = browser.new_context(base_url=live_server.url, **{**VIEWPORTS[viewport], **options})
+        options = {**VIEWPORTS[viewport], **options}
+        context = browser.new_context(base_url=live_server.url, **options)
         context.set_default_timeout(5_000)
         contexts.append(context)
         return context
@@ -155,7 +158,7 @@ def seed_learner(
     done: int = 0,
     timezone: str = "UTC",
 ) -> int:
-    """Create a verified learner, optionally with a plan and some milestones ticked; return its id."""
+    """Create a verified learner, maybe with a plan and some milestones done; return its id."""
     now = datetime.now(UTC)
 
     def seed(session: Session) -> int:
@@ -167,7 +170,7 @@ def seed_learner(
             plan = progress.create_plan(user, get_catalog(), outcome=outcome, recommended=outcome,
                                         answers={}, start=start, study_days=range(5), now=now)
             for m in plan.milestones[:done]:
-                m.done_at = datetime.combine(m.due_date, datetime.min.time(), UTC) + timedelta(hours=18)
+                m.done_at = datetime.combine(m.due_date, time(18), UTC)
                 m.note = "Built it and wrote down what tripped me up."
                 m.evidence_url = "https://github.com/learner/go-practice"
         session.flush()
