@@ -1,6 +1,6 @@
 """Real-browser fixtures: the app served on 127.0.0.1 and Debian's Chromium driven by Playwright.
 
-One browser per session, one server (on a fresh SQLite database) per test module, a fresh
+One browser for the package, one server (on a fresh SQLite database) per test module, a fresh
 browser context (cookies, cache) per test.
 """
 
@@ -48,9 +48,13 @@ VIEWPORTS: dict[str, dict[str, Any]] = {
 }
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
-    """Start Chromium once for the whole run."""
+    """Start Chromium once for these tests.
+
+    Package scope, not session: Playwright's loop must stop before the other tests run, as
+    it would break every app context they push on this thread (see ``off_loop``).
+    """
     if not Path(CHROMIUM).exists():
         missing(f"{CHROMIUM} is not installed (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
