@@ -67,10 +67,11 @@ def compose(
         _set_plain(message, "List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
     text = render_template(f"email/{template}.txt", **ctx)
     html = render_template(f"email/{template}.html", **ctx)
-    # What set_content + add_alternative build, with headers that need no parsing.
+    # What set_content + add_alternative build, parsing only the headers that are read
+    # back when the message is written (Content-Type, several times per part).
     boundary = f"==============={uuid.uuid4().hex}=="
     message.set_raw("MIME-Version", "1.0")
-    message.set_raw("Content-Type", f'multipart/alternative; boundary="{boundary}"')
+    message["Content-Type"] = f'multipart/alternative; boundary="{boundary}"'
     message.set_payload([_text_part(text, "plain"), _text_part(html, "html")])
     return message
 
@@ -78,7 +79,7 @@ def compose(
 def _text_part(body: str, subtype: str) -> EmailMessage:
     """Return a UTF-8 text part: 7bit when it is short-lined ASCII, else quoted-printable."""
     part = EmailMessage(policy=POLICY)
-    part.set_raw("Content-Type", f'text/{subtype}; charset="utf-8"')
+    part["Content-Type"] = f'text/{subtype}; charset="utf-8"'
     lines = body.splitlines()
     if body.isascii() and all(len(line) <= 78 for line in lines):
         part.set_raw("Content-Transfer-Encoding", "7bit")

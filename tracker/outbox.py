@@ -165,9 +165,22 @@ def _claim(now: datetime, size: int, only_ids: Collection[int] | None) -> list[i
     return ids
 
 
+_table = Notification.__table__
+# Built once: a Core UPDATE with bound parameters, no per-message statement building.
+_SENT = (
+    update(_table)
+    .where(_table.c.id == sa.bindparam("notification_id"))
+    .values(status="sent", sent_at=sa.bindparam("sent_at"), last_error="", claimed_until=None)
+)
+
+
+def _sent(notification_id: int, now: datetime) -> None:
+    db.session.connection().execute(_SENT, {"notification_id": notification_id, "sent_at": now})
+    db.session.commit()
+
+
 def _finish(notification_id: int, **values: Any) -> None:
-    table = Notification.__table__  # a Core UPDATE: no ORM bookkeeping per message
-    db.session.execute(update(table).where(table.c.id == notification_id).values(claimed_until=None, **values))
+    db.session.execute(update(_table).where(_table.c.id == notification_id).values(claimed_until=None, **values))
     db.session.commit()
 
 
@@ -276,7 +289,7 @@ def deliver(
                     return counts
                 else:
                     counts.sent += 1
-                    _finish(notification_id, status="sent", sent_at=now, last_error="")
+                    _sent(notification_id, now)
     return counts
 
 
