@@ -1,0 +1,48 @@
+"""What the benchmarks share: where the databases are, and how to reach them."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+sys.path.insert(0, str(ROOT))  # run as `python bench/x.py` from anywhere
+
+# A database of its own on the test server, so benchmarks never meet a test run.
+PG_SERVER = os.environ.get("BENCH_PG_SERVER", "postgresql+psycopg://postgres@127.0.0.1:5432")
+PG_DATABASE = "tracker_bench"
+ENGINES = {
+    "sqlite": f"sqlite:///{OUT / 'bench.sqlite'}",
+    "postgresql": f"{PG_SERVER}/{PG_DATABASE}",
+}
+PASSWORD = "bench password 123"
+SECRET_KEY = "bench-secret-key"  # the seeded feed tokens are derived from it
+BASE_URL = "https://tracker.example"
+
+
+def url_for(engine: str) -> str:
+    """Return the benchmark database URL for ``sqlite`` or ``postgresql`` (or a URL as is)."""
+    return ENGINES.get(engine, engine)
+
+
+def ensure_database(url: str) -> None:
+    """Create the SQLite directory or the PostgreSQL database if it is missing."""
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        Path(parsed.database or "").parent.mkdir(parents=True, exist_ok=True)
+        return
+    admin = sa.create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                             {"n": parsed.database})
+        if not exists:
+            conn.execute(sa.text(f'CREATE DATABASE "{parsed.database}"'))
+    admin.dispose()
+
+
+def learner_email(i: int) -> str:
+    return f"learner{i:05d}@bench.example"
