@@ -54,13 +54,15 @@ def page_weight(responses: list[Any]) -> int:
 
 @pytest.mark.parametrize("viewport", ["desktop", "phone"])
 def test_main_pages(viewport, new_context, live_server):
-    """Check each main page: axe finds nothing serious, it weighs under 200 KB; screenshot it."""
+    """Check each main page: axe finds nothing serious, under 200 KB, all from this server."""
     email = f"tour-{viewport}@example.com"
     seed_learner(live_server, email, started_days_ago=21, done=6)  # three weeks in, a little behind
     page = new_context(viewport).new_page()
     responses: list[Any] = []
     page.on("response", lambda response: responses.append(response))
     page.route("**/*", lambda route: route.continue_())  # routing turns the HTTP cache off
+    elsewhere: list[str] = []  # nothing comes from a CDN or any other host
+    page.on("request", lambda r: r.url.startswith(live_server.url) or elsewhere.append(r.url))
     problems: dict[str, list[str]] = {}
     weights: dict[str, int] = {}
     for name in tour(page, email):
@@ -81,6 +83,7 @@ def test_main_pages(viewport, new_context, live_server):
     print(f"{viewport} page weights (bytes):", weights)
     assert len(weights) == 9
     assert problems == {}
+    assert elsewhere == []
 
 
 def test_keyboard_skip_link_and_visible_focus(page):
