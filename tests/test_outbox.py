@@ -20,8 +20,9 @@ NOW = datetime(2027, 1, 4, 8, 0, tzinfo=UTC)
 def _compose(n: Notification, user: User) -> EmailMessage | None:
     if n.payload.get("gone"):
         return None
-    return mail.compose(to=user.email, subject=n.payload.get("subject", "Test"),
-                        template="test", context={"n": n})
+    return mail.compose(
+        to=user.email, subject=n.payload.get("subject", "Test"), template="test", context={"n": n}
+    )
 
 
 @pytest.fixture
@@ -32,7 +33,9 @@ def outbox_app(app: Flask, tmp_path: Any) -> Iterator[Flask]:
     (tmp_path / "email" / "test.html").write_text("<p>Hello {{ n.dedupe_key }}</p>")
     import jinja2
 
-    app.jinja_loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(tmp_path)), app.jinja_loader])
+    app.jinja_loader = jinja2.ChoiceLoader(
+        [jinja2.FileSystemLoader(str(tmp_path)), app.jinja_loader]
+    )
     outbox.register_composer("test", _compose)
     yield app
     outbox._composers.pop("test", None)
@@ -44,8 +47,15 @@ def queue(outbox_app: Flask, make_user: Any) -> Any:
 
     def add(key: str, due_at: datetime = NOW, **fields: Any) -> bool:
         with outbox_app.app_context():
-            added = outbox.queue(db.session, user_id=user_id, kind="test", dedupe_key=key,
-                                 due_at=due_at, now=NOW, **fields)
+            added = outbox.queue(
+                db.session,
+                user_id=user_id,
+                kind="test",
+                dedupe_key=key,
+                due_at=due_at,
+                now=NOW,
+                **fields,
+            )
             db.session.commit()
             return added
 
@@ -100,7 +110,9 @@ def test_server_down_for_a_pass(outbox_app: Flask, smtp_server: Any, queue: Any)
     assert sorted(m["Subject"] for m in smtp_server.messages) == ["Test"] * 3
 
 
-def test_temporary_refusal_backs_off_then_fails(outbox_app: Flask, smtp_server: Any, queue: Any) -> None:
+def test_temporary_refusal_backs_off_then_fails(
+    outbox_app: Flask, smtp_server: Any, queue: Any
+) -> None:
     queue("a")
     message_ids = set()
     now = NOW
@@ -154,13 +166,18 @@ def test_a_crashed_worker_loses_nothing(outbox_app: Flask, smtp_server: Any, que
     assert message["Message-ID"] == row.message_id
 
 
-def test_nothing_to_send_or_expired_is_skipped(outbox_app: Flask, smtp_server: Any, queue: Any) -> None:
+def test_nothing_to_send_or_expired_is_skipped(
+    outbox_app: Flask, smtp_server: Any, queue: Any
+) -> None:
     queue("gone", payload={"gone": True})
     queue("stale", expires_at=NOW)
     queue("fresh", expires_at=NOW + timedelta(hours=1))
     assert deliver(outbox_app) == outbox.Counts(sent=1, skipped=2)
     assert {k: r.status for k, r in rows(outbox_app).items()} == {
-        "gone": "skipped", "stale": "skipped", "fresh": "sent"}
+        "gone": "skipped",
+        "stale": "skipped",
+        "fresh": "sent",
+    }
 
 
 def test_limit_and_only_ids(outbox_app: Flask, smtp_server: Any, queue: Any) -> None:

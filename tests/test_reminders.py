@@ -47,8 +47,14 @@ def learner(app: Flask, make_user: Any, make_plan: Any) -> Any:
     out of the way, for tests about single days.
     """
 
-    def make(email: str = "learner@example.com", *, dues: dict[int, date] | None = None,
-             far: bool = False, done: tuple[int, ...] = (), **fields: Any) -> tuple[int, int]:
+    def make(
+        email: str = "learner@example.com",
+        *,
+        dues: dict[int, date] | None = None,
+        far: bool = False,
+        done: tuple[int, ...] = (),
+        **fields: Any,
+    ) -> tuple[int, int]:
         user_id = make_user(email, **fields)
         plan_id = make_plan(user_id, start=date(2027, 1, 4), now=EPOCH)
         with app.app_context():
@@ -79,23 +85,28 @@ def text_and_html(message: Any) -> tuple[str, str]:
 
 # -- Local times across DST changes -------------------------------------------------------
 
-# (zone, local date of a change, 08:00 local in UTC, 02:30 local in UTC)
+# (zone, local date of a change, 08:00 local in UTC, 02:30 local in UTC). New York skips
+# 02:00-03:00 in March and repeats 01:00-02:00 in November; Berlin skips 02:00-03:00 in March
+# and repeats it in October; Sydney repeats 02:00-03:00 in April and skips it in October;
+# Kolkata has no DST.
+# fmt: off
 DST_CHANGES = [
-    ("America/New_York", date(2026, 3, 8), "2026-03-08T12:00Z", "2026-03-08T07:00Z"),  # gap 02:00-03:00
-    ("America/New_York", date(2026, 11, 1), "2026-11-01T13:00Z", "2026-11-01T07:30Z"),  # 01:00-02:00 twice
+    ("America/New_York", date(2026, 3, 8), "2026-03-08T12:00Z", "2026-03-08T07:00Z"),
+    ("America/New_York", date(2026, 11, 1), "2026-11-01T13:00Z", "2026-11-01T07:30Z"),
     ("America/New_York", date(2027, 3, 14), "2027-03-14T12:00Z", "2027-03-14T07:00Z"),
     ("America/New_York", date(2027, 11, 7), "2027-11-07T13:00Z", "2027-11-07T07:30Z"),
-    ("Europe/Berlin", date(2026, 3, 29), "2026-03-29T06:00Z", "2026-03-29T01:00Z"),  # gap 02:00-03:00
-    ("Europe/Berlin", date(2026, 10, 25), "2026-10-25T07:00Z", "2026-10-25T00:30Z"),  # 02:00-03:00 twice
+    ("Europe/Berlin", date(2026, 3, 29), "2026-03-29T06:00Z", "2026-03-29T01:00Z"),
+    ("Europe/Berlin", date(2026, 10, 25), "2026-10-25T07:00Z", "2026-10-25T00:30Z"),
     ("Europe/Berlin", date(2027, 3, 28), "2027-03-28T06:00Z", "2027-03-28T01:00Z"),
     ("Europe/Berlin", date(2027, 10, 31), "2027-10-31T07:00Z", "2027-10-31T00:30Z"),
-    ("Australia/Sydney", date(2026, 4, 5), "2026-04-04T22:00Z", "2026-04-04T15:30Z"),  # 02:00-03:00 twice
-    ("Australia/Sydney", date(2026, 10, 4), "2026-10-03T21:00Z", "2026-10-03T16:00Z"),  # gap 02:00-03:00
+    ("Australia/Sydney", date(2026, 4, 5), "2026-04-04T22:00Z", "2026-04-04T15:30Z"),
+    ("Australia/Sydney", date(2026, 10, 4), "2026-10-03T21:00Z", "2026-10-03T16:00Z"),
     ("Australia/Sydney", date(2027, 4, 4), "2027-04-03T22:00Z", "2027-04-03T15:30Z"),
     ("Australia/Sydney", date(2027, 10, 3), "2027-10-02T21:00Z", "2027-10-02T16:00Z"),
-    ("Asia/Kolkata", date(2026, 3, 8), "2026-03-08T02:30Z", "2026-03-07T21:00Z"),  # no DST
+    ("Asia/Kolkata", date(2026, 3, 8), "2026-03-08T02:30Z", "2026-03-07T21:00Z"),
     ("Asia/Kolkata", date(2027, 10, 31), "2027-10-31T02:30Z", "2027-10-30T21:00Z"),
 ]
+# fmt: on
 
 
 @pytest.mark.parametrize(("zone", "day", "eight", "two_thirty"), DST_CHANGES)
@@ -107,15 +118,21 @@ def test_local_instant_across_dst(zone: str, day: date, eight: str, two_thirty: 
 def test_local_instant_in_a_gap_is_the_first_minute_after_it() -> None:
     zone = ZoneInfo("America/New_York")
     for minute in (0, 1, 30, 59):
-        assert reminders.local_instant(date(2026, 3, 8), time(2, minute), zone) == at("2026-03-08T07:00Z")
+        assert reminders.local_instant(date(2026, 3, 8), time(2, minute), zone) == at(
+            "2026-03-08T07:00Z"
+        )
     assert reminders.local_instant(date(2026, 3, 8), time(3, 0), zone) == at("2026-03-08T07:00Z")
     assert reminders.local_instant(date(2026, 3, 8), time(1, 59), zone) == at("2026-03-08T06:59Z")
     # A 30-minute change (Lord Howe Island): 02:00-02:30 does not exist.
     lord_howe = ZoneInfo("Australia/Lord_Howe")
-    assert reminders.local_instant(date(2026, 10, 4), time(2, 10), lord_howe) == at("2026-10-03T15:30Z")
+    assert reminders.local_instant(date(2026, 10, 4), time(2, 10), lord_howe) == at(
+        "2026-10-03T15:30Z"
+    )
 
 
-def test_reminders_land_once_at_the_right_instant_across_dst(app: Flask, smtp_server: Any, learner: Any) -> None:
+def test_reminders_land_once_at_the_right_instant_across_dst(
+    app: Flask, smtp_server: Any, learner: Any
+) -> None:
     """Learners in four zones, at 08:00 and 02:30, with milestones due on DST change days."""
     expected: dict[tuple[str, str], datetime] = {}  # (address, due date) -> instant
     zones: dict[str, list[tuple[date, str, str]]] = {}
@@ -124,17 +141,33 @@ def test_reminders_land_once_at_the_right_instant_across_dst(app: Flask, smtp_se
     for zone, changes in zones.items():
         for clock, index in ((time(8, 0), 1), (time(2, 30), 2)):
             email = f"{zone.split('/')[1].lower()}-{clock:%H%M}@example.com"
-            learner(email, timezone=zone, reminder_time=clock, weekly_enabled=False, nudge_days=0,
-                    far=True, dues={i: change[0] for i, change in enumerate(changes)})
+            learner(
+                email,
+                timezone=zone,
+                reminder_time=clock,
+                weekly_enabled=False,
+                nudge_days=0,
+                far=True,
+                dues={i: change[0] for i, change in enumerate(changes)},
+            )
             for change in changes:
                 expected[(email, change[0].isoformat())] = at(change[index])
-    passes = sorted({t + d for t in expected.values()
-                     for d in (timedelta(minutes=-1), timedelta(0), timedelta(hours=1))})
+    passes = sorted(
+        {
+            t + d
+            for t in expected.values()
+            for d in (timedelta(minutes=-1), timedelta(0), timedelta(hours=1))
+        }
+    )
     for now in passes:
         run(app, now)
     with app.app_context():
-        sent = {(email, n.payload["date"]): n.sent_at for n, email in db.session.execute(
-            select(Notification, User.email).join(User).where(Notification.status == "sent"))}
+        sent = {
+            (email, n.payload["date"]): n.sent_at
+            for n, email in db.session.execute(
+                select(Notification, User.email).join(User).where(Notification.status == "sent")
+            )
+        }
     assert sent == expected  # each at its instant, not a minute early
     assert len(smtp_server.messages) == len(expected)  # once each, the fall-back hour included
     assert {m["To"] for m in smtp_server.messages} == {email for email, _ in expected}
@@ -153,13 +186,18 @@ def test_one_due_day_email_lists_every_milestone_due(
     assert run(app, at("2027-01-05T09:00Z")) == Counts()
     [message] = smtp_server.messages
     [row] = outbox_rows(app)
-    assert (row.kind, row.dedupe_key, row.due_at) == ("due", f"due:{row.user_id}:2027-01-05",
-                                                     at("2027-01-05T08:00Z"))
+    assert (row.kind, row.dedupe_key, row.due_at) == (
+        "due",
+        f"due:{row.user_id}:2027-01-05",
+        at("2027-01-05T08:00Z"),
+    )
     assert message["To"] == "learner@example.com"
     assert message["Subject"] == "Due today: 2 milestones"
     assert message["Message-ID"] == row.message_id
     assert message["Auto-Submitted"] == "auto-generated"
-    unsubscribe = re.fullmatch(r"<(https://tracker\.example/unsubscribe/[\w.-]+)>", message["List-Unsubscribe"])
+    unsubscribe = re.fullmatch(
+        r"<(https://tracker\.example/unsubscribe/[\w.-]+)>", message["List-Unsubscribe"]
+    )
     assert unsubscribe
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     # On the wire too: one plain <https://…> token (RFC 8058), not RFC 2047 encoded words.
@@ -167,8 +205,9 @@ def test_one_due_day_email_lists_every_milestone_due(
     assert f"\r\nList-Unsubscribe: <{unsubscribe.group(1)}>\r\n".encode() in raw
     text, html = text_and_html(message)
     with app.app_context():
-        ids = db.session.scalars(select(Milestone.id).where(Milestone.position.in_((0, 1)))
-                                 .order_by(Milestone.position)).all()
+        ids = db.session.scalars(
+            select(Milestone.id).where(Milestone.position.in_((0, 1))).order_by(Milestone.position)
+        ).all()
     for body in (text, html):
         assert "Tuesday 5 January 2027" in body
         assert unsubscribe.group(1) in body  # the visible unsubscribe link
@@ -180,8 +219,10 @@ def test_one_due_day_email_lists_every_milestone_due(
     assert links and all(link.startswith("https://tracker.example/") for link in links)
 
     # The one-click unsubscribe works without cookies; the next day's reminder is not sent.
-    response = client.post(unsubscribe.group(1).removeprefix("https://tracker.example"),
-                           data={"List-Unsubscribe": "One-Click"})
+    response = client.post(
+        unsubscribe.group(1).removeprefix("https://tracker.example"),
+        data={"List-Unsubscribe": "One-Click"},
+    )
     assert response.status_code == 200
     assert run(app, at("2027-01-07T08:00Z")) == Counts()
     assert len(smtp_server.messages) == 1
@@ -205,7 +246,9 @@ def test_done_milestones_paused_plans_and_opt_outs_get_nothing(
     assert [m["To"] for m in smtp_server.messages] == ["on@example.com"]
 
 
-def test_a_tick_before_delivery_cancels_the_reminder(app: Flask, smtp_server: Any, learner: Any) -> None:
+def test_a_tick_before_delivery_cancels_the_reminder(
+    app: Flask, smtp_server: Any, learner: Any
+) -> None:
     learner(**{**QUIET, "due_reminders": True})
     with smtp_server.down():
         assert run(app, at("2027-01-05T08:00Z")) == Counts(queued=1, retried=1)
@@ -218,7 +261,9 @@ def test_a_tick_before_delivery_cancels_the_reminder(app: Flask, smtp_server: An
     assert smtp_server.messages == []
 
 
-def test_server_down_for_a_pass_delivers_later_once(app: Flask, smtp_server: Any, learner: Any) -> None:
+def test_server_down_for_a_pass_delivers_later_once(
+    app: Flask, smtp_server: Any, learner: Any
+) -> None:
     learner("a@example.com", **{**QUIET, "due_reminders": True})
     learner("b@example.com", **{**QUIET, "due_reminders": True})
     with smtp_server.down():
@@ -256,7 +301,9 @@ def test_a_late_evening_reminder_is_still_sent_after_midnight(
 
 
 def test_overdue_nudge_once_after_n_days(app: Flask, smtp_server: Any, learner: Any) -> None:
-    learner("nudge@example.com", **{**QUIET, "nudge_days": 2}, done=(1,))  # 0 open (5th), 1 done (7th)
+    learner(
+        "nudge@example.com", **{**QUIET, "nudge_days": 2}, done=(1,)
+    )  # 0 open (5th), 1 done (7th)
     learner("off@example.com", **QUIET)
     assert run(app, at("2027-01-06T08:00Z")) == Counts()
     assert run(app, at("2027-01-07T08:00Z")) == Counts(queued=1, sent=1)
@@ -292,7 +339,9 @@ def test_weekly_progress_email(app: Flask, smtp_server: Any, learner: Any) -> No
     assert message["Subject"] == "Week 3 of 13 · 5/33 done · 1 milestone behind"
     assert message["List-Unsubscribe"].startswith("<https://tracker.example/unsubscribe/")
     assert [(r.dedupe_key, r.status) for r in outbox_rows(app)] == [
-        (f"weekly:{user_id}:2027-W02", "skipped"), (f"weekly:{user_id}:2027-W03", "sent")]
+        (f"weekly:{user_id}:2027-W02", "skipped"),
+        (f"weekly:{user_id}:2027-W03", "sent"),
+    ]
     text, html = text_and_html(message)
     for body in (text, html):
         assert "5 of 33" in body and "15%" in body
@@ -313,8 +362,15 @@ def test_catch_up_after_a_three_day_outage(app: Flask, smtp_server: Any, learner
     assert counts == Counts(queued=1, sent=1, skipped=2)
     [message] = smtp_server.messages
     assert message["Subject"] == "Week 2 of 13 · 0/33 done · 3 milestones behind"
-    statuses = {r.dedupe_key.split(":")[0] + ":" + r.dedupe_key.split(":")[-1]: r.status for r in outbox_rows(app)}
-    assert statuses == {"weekly:2027-W02": "sent", "due:2027-01-13": "skipped", "nudge:2027-01-11": "skipped"}
+    statuses = {
+        r.dedupe_key.split(":")[0] + ":" + r.dedupe_key.split(":")[-1]: r.status
+        for r in outbox_rows(app)
+    }
+    assert statuses == {
+        "weekly:2027-W02": "sent",
+        "due:2027-01-13": "skipped",
+        "nudge:2027-01-11": "skipped",
+    }
     assert run(app, at("2027-01-13T20:01Z")) == Counts()
     assert run(app, at("2027-01-14T07:00Z")) == Counts()  # nothing due on Thursday
     # Friday: the 15th's reminder and the nudge for the 13th (its due-day one was skipped).
@@ -377,15 +433,37 @@ def test_worker_delivers_beats_and_stops_on_sigterm(
     with app.app_context():
         milestone = db.session.scalar(select(Milestone).where(Milestone.position == 0))
         assert milestone is not None
-        payload = {"plan_id": plan_id, "date": milestone.due_date.isoformat(), "milestones": [milestone.id]}
-        outbox.queue(db.session, user_id=user_id, kind="due", dedupe_key="due:worker-test",
-                     due_at=EPOCH, now=EPOCH, payload=payload)
+        payload = {
+            "plan_id": plan_id,
+            "date": milestone.due_date.isoformat(),
+            "milestones": [milestone.id],
+        }
+        outbox.queue(
+            db.session,
+            user_id=user_id,
+            kind="due",
+            dedupe_key="due:worker-test",
+            due_at=EPOCH,
+            now=EPOCH,
+            payload=payload,
+        )
         db.session.commit()
     mail_dir = tmp_path / "worker-mail"
-    env = {**os.environ, "TRACKER_DATABASE_URL": database_url, "TRACKER_MAIL_URL": f"file://{mail_dir}",
-           "TRACKER_SECRET_KEY": "test-secret", "TRACKER_BASE_URL": "https://tracker.example"}
-    worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "tracker", "worker"],
-                              cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    env = {
+        **os.environ,
+        "TRACKER_DATABASE_URL": database_url,
+        "TRACKER_MAIL_URL": f"file://{mail_dir}",
+        "TRACKER_SECRET_KEY": "test-secret",
+        "TRACKER_BASE_URL": "https://tracker.example",
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "app", "tracker", "worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = monotonic() + 60
         while not (list(mail_dir.glob("*.eml")) and _beat(app)):
@@ -402,10 +480,14 @@ def test_worker_delivers_beats_and_stops_on_sigterm(
     assert worker.returncode == 0, output
     assert "worker stopped" in output
     with app.app_context():
-        row = db.session.scalar(select(Notification).where(Notification.dedupe_key == "due:worker-test"))
+        row = db.session.scalar(
+            select(Notification).where(Notification.dedupe_key == "due:worker-test")
+        )
         assert row is not None and row.status == "sent"
-    sent = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
-            for p in mail_dir.glob("*.eml")]
+    sent = [
+        email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+        for p in mail_dir.glob("*.eml")
+    ]
     assert row.message_id in {m["Message-ID"] for m in sent}
     health = app.test_client().get("/healthz").get_json()
     assert health["scheduler"]["last_beat"]

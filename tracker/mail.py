@@ -8,6 +8,7 @@ per message; the default, under ``instance/mail``) or ``console:``.
 from __future__ import annotations
 
 import binascii
+import email.headerregistry
 import email.policy
 import hashlib
 import smtplib
@@ -90,9 +91,27 @@ def _text_part(body: str, subtype: str) -> EmailMessage:
     return part
 
 
+class _HeaderClasses(email.headerregistry.HeaderRegistry):
+    """The standard header registry, building each header class once instead of per header.
+
+    ``HeaderRegistry.__getitem__`` calls ``type()`` for every header set or read, which
+    was the largest single cost of writing a message (bench/weekly.py).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._classes: dict[str, type] = {}
+
+    def __getitem__(self, name: str) -> type:
+        key = name.lower()
+        if key not in self._classes:
+            self._classes[key] = super().__getitem__(name)
+        return self._classes[key]
+
+
 # Headers stored raw are written as they are: a long List-Unsubscribe URL must stay one
 # plain token (refolding would turn it into RFC 2047 encoded words no client reads).
-POLICY = email.policy.default.clone(refold_source="none")
+POLICY = email.policy.default.clone(refold_source="none", header_factory=_HeaderClasses())
 
 
 def _set_plain(message: EmailMessage, name: str, value: str) -> None:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from flask import current_app
@@ -53,7 +53,8 @@ class Counts:
         return Counts(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
 
     def __str__(self) -> str:
-        text = f"queued {self.queued}, sent {self.sent}, failed {self.failed}, skipped {self.skipped}"
+        text = (f"queued {self.queued}, sent {self.sent}, failed {self.failed}, "
+                f"skipped {self.skipped}")
         return text + (f", retrying {self.retried}" if self.retried else "")
 
 
@@ -165,7 +166,7 @@ def _claim(now: datetime, size: int, only_ids: Collection[int] | None) -> list[i
     return ids
 
 
-_table = Notification.__table__
+_table = cast(sa.Table, Notification.__table__)
 # Built once: a Core UPDATE with bound parameters, no per-message statement building.
 _SENT = (
     update(_table)
@@ -180,11 +181,15 @@ def _sent(notification_id: int, now: datetime) -> None:
 
 
 def _finish(notification_id: int, **values: Any) -> None:
-    db.session.execute(update(_table).where(_table.c.id == notification_id).values(claimed_until=None, **values))
+    db.session.execute(
+        update(_table).where(_table.c.id == notification_id).values(claimed_until=None, **values)
+    )
     db.session.commit()
 
 
-def _failure(notification_id: int, attempts: int, error: str, now: datetime, counts: Counts) -> None:
+def _failure(
+    notification_id: int, attempts: int, error: str, now: datetime, counts: Counts
+) -> None:
     if attempts >= MAX_ATTEMPTS:
         counts.failed += 1
         _finish(notification_id, status="failed", last_error=error)

@@ -138,8 +138,8 @@ def _learners(after_id: int, now: datetime) -> list[_Learner]:
         .limit(USER_BATCH)
     ).all()
     learners = []
-    for r in rows:
-        learner = _Learner(r[0], _zone(r[1]), *r[2:])
+    for user_id, zone, *settings in rows:
+        learner = _Learner(user_id, _zone(zone), *settings)
         learner.plan_reminders(now)
         learners.append(learner)
     return learners
@@ -149,7 +149,9 @@ def _existing(keys: Iterable[str]) -> set[str]:
     keys = list(keys)
     if not keys:
         return set()
-    return set(db.session.scalars(select(Notification.dedupe_key).where(Notification.dedupe_key.in_(keys))))
+    return set(db.session.scalars(
+        select(Notification.dedupe_key).where(Notification.dedupe_key.in_(keys))
+    ))
 
 
 def sweep(now: datetime) -> Counts:
@@ -177,7 +179,8 @@ def _batch_rows(learners: Sequence[_Learner], now: datetime) -> list[dict[str, A
     # Keys queued earlier are dropped before inserting: a conflicting INSERT still uses
     # up a sequence value on PostgreSQL, and the sweep runs every minute.
     existing = _existing(
-        [k for lr in learners for _, k, _, _ in lr.reminders] + [lr.weekly[0] for lr in learners if lr.weekly]
+        [k for lr in learners for _, k, _, _ in lr.reminders]
+        + [lr.weekly[0] for lr in learners if lr.weekly]
     )
     rows: list[dict[str, Any]] = []
 
@@ -187,8 +190,8 @@ def _batch_rows(learners: Sequence[_Learner], now: datetime) -> list[dict[str, A
         open_by_plan: dict[tuple[int, date], list[int]] = {}
         for m_id, plan_id, due in db.session.execute(
             select(Milestone.id, Milestone.plan_id, Milestone.due_date)
-            .where(Milestone.plan_id.in_([lr.plan_id for lr in wanted]), Milestone.due_date.in_(days),
-                   Milestone.done_at.is_(None))
+            .where(Milestone.plan_id.in_([lr.plan_id for lr in wanted]),
+                   Milestone.due_date.in_(days), Milestone.done_at.is_(None))
             .order_by(Milestone.plan_id, Milestone.position)
         ):
             open_by_plan.setdefault((plan_id, due), []).append(m_id)
@@ -208,7 +211,8 @@ def _batch_rows(learners: Sequence[_Learner], now: datetime) -> list[dict[str, A
     if weekly:
         milestones: dict[int, list[Any]] = {}
         for m in db.session.execute(
-            select(Milestone.plan_id, Milestone.id, Milestone.step_id, Milestone.due_date, Milestone.done_at)
+            select(Milestone.plan_id, Milestone.id, Milestone.step_id, Milestone.due_date,
+                   Milestone.done_at)
             .where(Milestone.plan_id.in_([lr.plan_id for lr in weekly]))
             .order_by(Milestone.plan_id, Milestone.position)
         ):
@@ -216,12 +220,12 @@ def _batch_rows(learners: Sequence[_Learner], now: datetime) -> list[dict[str, A
         for lr in weekly:
             assert lr.weekly is not None
             key, instant, day = lr.weekly
-            payload = weekly_numbers(lr, milestones.get(lr.plan_id, []))
-            if payload is not None:
+            numbers = weekly_numbers(lr, milestones.get(lr.plan_id, []))
+            if numbers is not None:
                 stale = now - instant > WEEKLY_GRACE
                 rows.append(outbox.row(
                     user_id=lr.user_id, kind="weekly", dedupe_key=key, due_at=instant, now=now,
-                    payload=payload, status="skipped" if stale else "pending",
+                    payload=numbers, status="skipped" if stale else "pending",
                     expires_at=instant + WEEKLY_GRACE))
     return rows
 
@@ -295,7 +299,9 @@ def _items(milestones: Iterable[tuple[int, str, date]]) -> list[dict[str, Any]]:
     return items
 
 
-def _reminder(n: Notification, user: User, *, stream: str, subject: str, template: str) -> EmailMessage | None:
+def _reminder(
+    n: Notification, user: User, *, stream: str, subject: str, template: str
+) -> EmailMessage | None:
     plan = _current_plan(n, user)
     if plan is None or not user.is_verified:
         return None
@@ -315,7 +321,7 @@ def _reminder(n: Notification, user: User, *, stream: str, subject: str, templat
         to=user.email,
         subject=subject.format(what=what, day=day_label(day)),
         template=template,
-        context={"items": items, "day": day_label(day), "days": (n.due_at.astimezone(user.zone).date() - day).days},
+        context={"items": items, "day": day_label(day)},
         unsubscribe_url=_unsubscribe_url(user, stream),
         message_id=n.message_id,
     )
@@ -332,7 +338,8 @@ def compose_nudge(n: Notification, user: User) -> EmailMessage | None:
     """Build the overdue nudge for milestones still open some days after their due date."""
     if user.nudge_days <= 0:
         return None
-    return _reminder(n, user, stream="nudge", subject="Still open: {what} (due {day})", template="nudge")
+    return _reminder(n, user, stream="nudge", subject="Still open: {what} (due {day})",
+                     template="nudge")
 
 
 def compose_weekly(n: Notification, user: User) -> EmailMessage | None:
@@ -340,14 +347,17 @@ def compose_weekly(n: Notification, user: User) -> EmailMessage | None:
     if not user.weekly_enabled or not user.is_verified or _current_plan(n, user) is None:
         return None
     p = n.payload
-    sections = {name: {"count": p[name]["count"],
-                       "items": _items((i, s, date.fromisoformat(d)) for i, s, d in p[name]["items"])}
-                for name in ("done_recently", "due_soon", "overdue")}
+    sections = {
+        name: {"count": p[name]["count"],
+               "items": _items((i, s, date.fromisoformat(d)) for i, s, d in p[name]["items"])}
+        for name in ("done_recently", "due_soon", "overdue")
+    }
     return mail.compose(
         to=user.email,
         subject=f"Week {p['week']} of {p['weeks']} · {p['done']}/{p['total']} done · {p['label']}",
         template="weekly",
-        context={**p, **sections, "projected_finish": day_label(date.fromisoformat(p["projected_finish"])),
+        context={**p, **sections,
+                 "projected_finish": day_label(date.fromisoformat(p["projected_finish"])),
                  "planned_finish": day_label(date.fromisoformat(p["planned_finish"])),
                  "late": p["projected_finish"] > p["planned_finish"]},
         unsubscribe_url=_unsubscribe_url(user, "weekly"),

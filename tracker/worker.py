@@ -1,4 +1,4 @@
-"""The clock for background mail: ``tracker send-due`` runs one pass, ``tracker worker`` keeps going.
+"""The clock for background mail: ``tracker send-due`` runs one pass, ``tracker worker`` runs on.
 
 APScheduler only supplies the ticks (a few fixed-id jobs, no per-learner jobs): the
 database holds what is due, and every pass is an idempotent sweep plus a delivery.
@@ -74,7 +74,7 @@ def parse_now(_ctx: Any, _param: Any, value: str | None) -> datetime:
 
 @click.command("send-due")
 @click.option("--now", callback=parse_now, metavar="ISO-8601",
-              help="Run the pass as if it were this instant (default: the current time; naive means UTC).")
+              help="Run the pass as if it were this instant (default: now; naive means UTC).")
 @with_appcontext
 def send_due_command(now: datetime) -> None:
     """Queue and send the reminders and weekly emails due now, once."""
@@ -95,7 +95,8 @@ def _in_app(app: Flask, fn: Callable[[], Any]) -> Callable[[], None]:
 @with_appcontext
 def worker_command() -> None:
     """Send reminders and weekly emails on time (runs in the foreground until stopped)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     stop = threading.Event()
 
@@ -126,6 +127,7 @@ def worker_command() -> None:
 
     signal.signal(signal.SIGTERM, shut_down)
     signal.signal(signal.SIGINT, shut_down)
-    log.info("worker started: sweep and delivery every %ss, heartbeat every %ss", TICK_SECONDS, BEAT_SECONDS)
+    log.info("worker started: sweep and delivery every %ss, heartbeat every %ss",
+             TICK_SECONDS, BEAT_SECONDS)
     scheduler.start()  # blocks until shut_down; running jobs finish before the process exits
     log.info("worker stopped")
