@@ -1,15 +1,7 @@
 from __future__ import annotations
 
-import email
-import email.policy
-import os
 import re
-import signal
-import subprocess
-import sys
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
-from time import monotonic, sleep
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,13 +10,12 @@ import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy import select, update
 
-from tracker import outbox, progress, reminders
+from tracker import progress, reminders
 from tracker.db import db
-from tracker.models import Heartbeat, Milestone, Notification, Plan, User
+from tracker.models import Milestone, Notification, Plan, User
 from tracker.outbox import Counts
-from tracker.worker import run_once, send_due_command
+from tracker.worker import run_once
 
-ROOT = Path(__file__).resolve().parent.parent
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)  # plans are created then: every later instant counts
 TITLE_0 = "Toolchain, modules and your first program"  # the Go plan's first milestone
 QUIET = {"due_reminders": False, "nudge_days": 0, "weekly_enabled": False}
@@ -389,20 +380,7 @@ def test_no_weekly_before_the_plan_starts_or_for_a_finished_plan(
     assert smtp_server.messages[0]["Subject"].startswith("Week 1 of 13 · 0/33 done")
 
 
-# -- The commands --------------------------------------------------------------------------
-
-
-def test_send_due_command(app: Flask, smtp_server: Any, learner: Any) -> None:
-    learner(**{**QUIET, "due_reminders": True})
-    runner = app.test_cli_runner()
-    result = runner.invoke(send_due_command, ["--now", "2027-01-05T08:00:00Z"])
-    assert result.exit_code == 0, result.output
-    assert result.output == "queued 1, sent 1, failed 0, skipped 0\n"
-    result = runner.invoke(send_due_command, ["--now", "2027-01-05T08:00:00Z"])
-    assert result.output == "queued 0, sent 0, failed 0, skipped 0\n"
-    assert len(smtp_server.messages) == 1
-    result = runner.invoke(send_due_command, ["--now", "next tuesday"])
-    assert result.exit_code == 2 and "ISO 8601" in result.output
+# -- Efficiency ----------------------------------------------------------------------------
 
 
 def test_sweep_runs_a_constant_number_of_statements(app: Flask, learner: Any) -> None:
@@ -422,77 +400,3 @@ def test_sweep_runs_a_constant_number_of_statements(app: Flask, learner: Any) ->
         counts = reminders.sweep(at("2027-01-19T08:00Z"))
     assert counts.queued == 24 * 3
     assert len(statements) == few
-
-
-def test_worker_delivers_beats_and_stops_on_sigterm(
-    app: Flask, learner: Any, database_url: str, tmp_path: Any
-) -> None:
-    if not database_url.startswith("sqlite"):
-        pytest.skip("one engine is enough to test the process wiring")
-    user_id, plan_id = learner(**{**QUIET, "due_reminders": True})
-    with app.app_context():
-        milestone = db.session.scalar(select(Milestone).where(Milestone.position == 0))
-        assert milestone is not None
-        payload = {
-            "plan_id": plan_id,
-            "date": milestone.due_date.isoformat(),
-            "milestones": [milestone.id],
-        }
-        outbox.queue(
-            db.session,
-            user_id=user_id,
-            kind="due",
-            dedupe_key="due:worker-test",
-            due_at=EPOCH,
-            now=EPOCH,
-            payload=payload,
-        )
-        db.session.commit()
-    mail_dir = tmp_path / "worker-mail"
-    env = {
-        **os.environ,
-        "TRACKER_DATABASE_URL": database_url,
-        "TRACKER_MAIL_URL": f"file://{mail_dir}",
-        "TRACKER_SECRET_KEY": "test-secret",
-        "TRACKER_BASE_URL": "https://tracker.example",
-    }
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "app", "tracker", "worker"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        deadline = monotonic() + 60
-        while not (list(mail_dir.glob("*.eml")) and _beat(app)):
-            if monotonic() > deadline or worker.poll() is not None:
-                worker.kill()
-                pytest.fail(f"the worker did not deliver and beat:\n{worker.communicate()[0]}")
-            sleep(0.2)
-        worker.send_signal(signal.SIGTERM)
-        output, _ = worker.communicate(timeout=30)
-    finally:
-        if worker.poll() is None:
-            worker.kill()
-            worker.wait()
-    assert worker.returncode == 0, output
-    assert "worker stopped" in output
-    with app.app_context():
-        row = db.session.scalar(
-            select(Notification).where(Notification.dedupe_key == "due:worker-test")
-        )
-        assert row is not None and row.status == "sent"
-    sent = [
-        email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
-        for p in mail_dir.glob("*.eml")
-    ]
-    assert row.message_id in {m["Message-ID"] for m in sent}
-    health = app.test_client().get("/healthz").get_json()
-    assert health["scheduler"]["last_beat"]
-
-
-def _beat(app: Flask) -> datetime | None:
-    with app.app_context():
-        return db.session.scalar(select(Heartbeat.beat_at).where(Heartbeat.name == "worker"))
