@@ -68,6 +68,14 @@ def test_signup_decide_plan_tick_undo_replan(app, client, auth):
     client.submit(f"/milestones/{first_id}/undo")
     assert "0 of 33 milestones done" in client.get("/dashboard").get_data(as_text=True)
 
+    # Ticking again with the one-click button keeps the note saved before.
+    client.submit(f"/milestones/{first_id}/done")
+    with app.app_context():
+        again = db.session.get(Milestone, first_id)
+        assert again.is_done and again.note == "wrote hello.go"
+        assert again.evidence_url == "https://github.com/me/hello"
+    client.submit(f"/milestones/{first_id}/undo")
+
     # Fall behind: move the plan two weeks into the past, then re-plan from today.
     with app.app_context():
         for m in db.session.scalars(select(Milestone)):

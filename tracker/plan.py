@@ -100,8 +100,11 @@ def done(milestone_id: int) -> ResponseReturnValue:
     form = TickForm()
     if not form.validate():
         return _render_milestone(m, form, 400)
-    progress.set_done(m, current_user, note=form.note.data or "",
-                      evidence_url=form.evidence_url.data or "", now=utcnow())
+    # The one-click button sends no note fields: keep a note saved earlier.
+    sent = request.form
+    progress.set_done(m, current_user, now=utcnow(),
+                      note=(form.note.data or "") if "note" in sent else None,
+                      evidence_url=(form.evidence_url.data or "") if "evidence_url" in sent else None)
     db.session.commit()
     step = get_catalog().milestone(m.step_id)
     flash(f"Done: {step.title if step else m.step_id}.")

@@ -65,12 +65,17 @@ def done_dates(plan: Plan, user: User) -> list[date | None]:
     return [m.done_at.astimezone(zone).date() if m.done_at else None for m in plan.milestones]
 
 
-def set_done(milestone: Milestone, user: User, *, note: str, evidence_url: str, now: datetime) -> None:
-    """Tick a milestone off, keeping the note and evidence link."""
+def set_done(
+    milestone: Milestone, user: User, *, now: datetime, note: str | None = None,
+    evidence_url: str | None = None,
+) -> None:
+    """Tick a milestone off; a note or link left as None keeps what was saved before."""
     if milestone.done_at is None:
         milestone.done_at = now
-    milestone.note = note
-    milestone.evidence_url = evidence_url
+    if note is not None:
+        milestone.note = note
+    if evidence_url is not None:
+        milestone.evidence_url = evidence_url
     milestone.updated_at = now
     user.calendar_changed_at = now
 
