@@ -33,6 +33,7 @@ GRACE = timedelta(hours=12)
 # The latest weekly email is sent after downtime, unless the next one is nearer.
 WEEKLY_GRACE = timedelta(days=4)
 USER_BATCH = 500
+SWEEP_LOCK = 0x5357  # advisory lock class of sweep batches ("SW")
 LISTED = 10  # milestones listed per section of the weekly email; the rest are counted
 
 
@@ -159,19 +160,35 @@ def sweep(now: datetime) -> Counts:
     counts = Counts()
     after_id = 0
     while learners := _learners(after_id, now):
-        after_id = learners[-1].user_id
-        rows = _batch_rows(learners, now)
-        inserted = outbox.queue_many(db.session, rows)
-        db.session.commit()  # a batch at a time: SQLite's write lock is not held for long
-        for row in rows:
-            if row["dedupe_key"] in inserted:
-                if row["status"] == "skipped":
-                    counts.skipped += 1
-                else:
-                    counts.queued += 1
+        first, after_id = learners[0].user_id, learners[-1].user_id
+        if not _take_batch(first):
+            db.session.rollback()  # another worker is sweeping these learners
+        else:
+            rows = _batch_rows(learners, now)
+            inserted = outbox.queue_many(db.session, rows)
+            db.session.commit()  # a batch at a time: SQLite's write lock is not held for long
+            for row in rows:
+                if row["dedupe_key"] in inserted:
+                    if row["status"] == "skipped":
+                        counts.skipped += 1
+                    else:
+                        counts.queued += 1
         if len(learners) < USER_BATCH:
             break
     return counts
+
+
+def _take_batch(first_id: int) -> bool:
+    """Say whether this worker sweeps the batch starting at learner ``first_id``.
+
+    Workers running at once see the same batches. On PostgreSQL, a transaction-level
+    advisory lock marks a batch taken until its commit, so the workers split the learners
+    instead of each sweeping all of them (the dedupe keys keep the mail single either way,
+    but then the work does not shrink as workers are added). SQLite has one writer anyway.
+    """
+    if db.session.get_bind().dialect.name != "postgresql":
+        return True
+    return bool(db.session.scalar(select(sa.func.pg_try_advisory_xact_lock(SWEEP_LOCK, first_id))))
 
 
 def _batch_rows(learners: Sequence[_Learner], now: datetime) -> list[dict[str, Any]]:
