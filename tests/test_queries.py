@@ -19,8 +19,8 @@ from tracker.models import Milestone, Notification, Plan, User
 def statements(app: Flask) -> Iterator[list[str]]:
     """Collect the SQL statements the app sends to the database inside the block.
 
-    Counted at the driver, not with SQLAlchemy's ``before_cursor_execute``: the feed's hot
-    path runs its SELECT on a raw pooled connection, around the Connection and its events.
+    Counted at the driver, not with SQLAlchemy's ``before_cursor_execute``, so that BEGIN
+    and ROLLBACK count too.
     """
     seen: list[str] = []
     with app.app_context():

@@ -48,8 +48,16 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 def _sqlite_begin(connection: sa.Connection) -> None:
     # A deferred transaction that reads and then writes fails at once with "database is
     # locked" when another writer committed in between (the busy timeout cannot help);
-    # taking the write lock up front makes it wait its turn instead.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # taking the write lock up front makes it wait its turn instead. A read_only
+    # connection runs one SELECT at a time, each atomic on its own, beside the writer (WAL).
+    if not connection.get_execution_options().get("read_only"):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def read(engine: sa.Engine, statement: sa.Executable, **params: Any) -> sa.Row[Any] | None:
+    """Run one read-only statement on its own connection and return its first row."""
+    with engine.connect().execution_options(read_only=True) as connection:
+        return connection.execute(statement, params).first()
 
 
 def alembic_config(connection: sa.Connection | None = None) -> Config:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections import namedtuple
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,7 +25,7 @@ from werkzeug.http import HTTP_STATUS_CODES, http_date, parse_date, parse_etags
 
 from . import ical, progress
 from .catalog import get_catalog
-from .db import db
+from .db import db, read
 from .models import FeedCache, Milestone, Plan, User, utcnow
 
 CONTENT_TYPE = "text/calendar; charset=utf-8"
@@ -97,7 +96,7 @@ class Feed:
         """Return this feed with its body; None if the cache row has moved on since."""
         if self.body is not None:
             return self
-        row = _BODY.one_or_none(engine, user_id=self.user_id, etag=self.etag)
+        row = read(engine, _BODY, user_id=self.user_id, etag=self.etag)
         return Feed(self.user_id, self.etag, self.modified_at, row.body) if row else None
 
 
@@ -155,43 +154,6 @@ def _deletions_change_the_calendar(session: Session, _context: Any, _instances: 
                                            user.calendar_changed_at + timedelta(microseconds=1))
 
 
-class _HotSelect:
-    """A Core SELECT compiled once per dialect and run straight on a pooled DBAPI connection.
-
-    A poll is the app's most frequent request and only reads. Going around the Connection
-    layer saves most of its Python work and, on SQLite, the BEGIN IMMEDIATE tracker.db puts
-    on every transaction: polls from several workers never queue for the write lock.
-    """
-
-    def __init__(self, statement: sa.Select) -> None:  # type: ignore[type-arg]
-        self.statement = statement
-        self.row: Any = namedtuple("row", statement.selected_columns.keys())  # type: ignore[misc]
-        self._compiled: dict[str, tuple[Any, list[Any]]] = {}
-
-    def one_or_none(self, engine: sa.Engine, **params: Any) -> Any:
-        """Return the one row, its values converted as the ORM would, or None."""
-        dialect = engine.dialect
-        if dialect.name not in self._compiled:
-            compiled = self.statement.compile(dialect=dialect)
-            processors = [c.type.dialect_impl(dialect).result_processor(dialect, None)
-                          for c in self.statement.selected_columns]
-            self._compiled[dialect.name] = (compiled, processors)
-        compiled, processors = self._compiled[dialect.name]
-        values = compiled.construct_params(params)
-        args = tuple(values[k] for k in compiled.positiontup) if dialect.positional else values
-        connection = engine.raw_connection()
-        try:
-            cursor = connection.cursor()
-            cursor.execute(compiled.string, args)
-            raw = cursor.fetchone()
-            cursor.close()
-        finally:
-            connection.close()  # back to the pool, which rolls the read back
-        if raw is None:
-            return None
-        return self.row(*[f(v) if f else v for f, v in zip(processors, raw, strict=True)])
-
-
 # The poll's one SELECT: the learner's state and the cache's validators, by the token's hash.
 _POLL_SELECT = (
     sa.select(User.id, User.feed_token_hash, User.calendar_changed_at, User.feed_alarm,
@@ -199,10 +161,9 @@ _POLL_SELECT = (
     .outerjoin(FeedCache, FeedCache.user_id == User.id)
     .where(User.feed_token_hash == sa.bindparam("digest"))
 )
-_POLL = _HotSelect(_POLL_SELECT)
-_POLL_WITH_BODY = _HotSelect(_POLL_SELECT.add_columns(FeedCache.body))
-_BODY = _HotSelect(sa.select(FeedCache.body).where(FeedCache.user_id == sa.bindparam("user_id"),
-                                                   FeedCache.etag == sa.bindparam("etag")))
+_POLL_WITH_BODY = _POLL_SELECT.add_columns(FeedCache.body)
+_BODY = sa.select(FeedCache.body).where(FeedCache.user_id == sa.bindparam("user_id"),
+                                        FeedCache.etag == sa.bindparam("etag"))
 
 
 def lookup(engine: sa.Engine, token: str, conditional: bool) -> Any:
@@ -211,7 +172,7 @@ def lookup(engine: sa.Engine, token: str, conditional: bool) -> Any:
         return None
     hashed = digest(token)
     # A poll without validators wants the body anyway: fetch it in the same SELECT.
-    row = (_POLL if conditional else _POLL_WITH_BODY).one_or_none(engine, digest=hashed)
+    row = read(engine, _POLL_SELECT if conditional else _POLL_WITH_BODY, digest=hashed)
     if row is None or not hmac.compare_digest(row.feed_token_hash, hashed):
         return None
     return row
