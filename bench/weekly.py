@@ -1,0 +1,341 @@
+"""Benchmark the weekly progress email: 10,000 learners, 90 milestones each, into an SMTP sink.
+
+    .venv/bin/python bench/weekly.py                  # 10,000 learners x 90 milestones
+    .venv/bin/python bench/weekly.py --learners 1000  # a quick run
+    .venv/bin/python bench/weekly.py --profile        # also print the top of a cProfile
+
+Seeds a temporary SQLite file with Core bulk inserts (in a child process, so seeding does
+not count towards peak memory), starts an aiosmtpd sink that only counts (in a second child
+process, so it competes for no GIL), then measures in this process:
+
+1. the weekly run: one ``tracker send-due`` pass at Monday 23:00 UTC, when every learner's
+   Monday 08:00 weekly is due: the sweep (numbers for every plan, outbox rows) and delivery
+   (compose text + HTML, send over one connection, one commit per message);
+2. the baseline: 10,000 pre-built messages of the weekly email's size sent into the same
+   sink over one reused connection (``smtplib.sendmail`` of ready bytes).
+
+Reports seconds, messages/s, peak RSS (``ru_maxrss`` of this process) and the ratio of the
+weekly rate to the baseline rate. Targets: ratio >= 0.5, peak RSS < 200 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time as clock
+import uuid
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+ZONES = (
+    "UTC",
+    "Europe/Berlin",
+    "America/New_York",
+    "Asia/Kolkata",
+    "America/Los_Angeles",
+    "Australia/Sydney",
+    "Asia/Tokyo",
+    "Europe/London",
+)
+STUDY_DAYS = ("01234", "0123456", "024", "12345")
+NOW = datetime(2027, 3, 1, 23, 0, tzinfo=UTC)  # a Monday: every Monday-08:00 weekly is due
+CHUNK = 20_000
+
+
+def seed(path: Path, learners: int, milestones: int) -> None:
+    """Create the schema and fill it: learners with one plan each, behind by 0-9 days."""
+    import sqlalchemy as sa
+
+    from tracker import scheduling
+    from tracker.db import upgrade
+    from tracker.models import Milestone, Plan, User
+    from tracker.plans import load_catalog
+
+    engine = sa.create_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    catalog = load_catalog()
+    phases = [(r, p) for r in catalog.roadmaps_for("go-rust") for p in r.phases]
+    steps = [(m.id, f"{r.id}/{p.id}") for r, p in phases for m in p.milestones]
+    sizes = [(p.days, len(p.milestones)) for _, p in phases]
+    if milestones > len(steps):
+        steps += [
+            (f"rust/bench-extra-{i}", "rust/bench-extra") for i in range(milestones - len(steps))
+        ]
+        sizes.append((30, milestones - sum(n for _, n in sizes)))
+    steps = steps[:milestones]
+    today = NOW.date()
+    created = NOW - timedelta(days=120)
+    dues_for: dict[tuple[date, str], list[date]] = {}
+    users, plans, rows = [], [], []
+    milestone_id = 0
+
+    def flush(conn: sa.Connection) -> None:
+        for table, data in (
+            (User.__table__, users),
+            (Plan.__table__, plans),
+            (Milestone.__table__, rows),
+        ):
+            for n in range(0, len(data), CHUNK):
+                conn.execute(sa.insert(table), data[n : n + CHUNK])
+            data.clear()
+
+    with engine.begin() as conn:
+        for i in range(learners):
+            uid = i + 1
+            users.append(
+                {
+                    "id": uid,
+                    "email": f"learner{uid:05d}@bench.example",
+                    "password_hash": "x",
+                    "created_at": created,
+                    "email_verified_at": created,
+                    "timezone": ZONES[i % len(ZONES)],
+                    "reminder_time": time(8),
+                    "due_reminders": False,
+                    "nudge_days": 0,
+                    "weekly_enabled": True,
+                    "weekly_weekday": 0,
+                    "weekly_time": time(8),
+                    "feed_token_hash": None,
+                    "feed_alarm": False,
+                    "calendar_changed_at": created,
+                }
+            )
+            start = today - timedelta(days=7 + i % 60)
+            days = STUDY_DAYS[i % len(STUDY_DAYS)]
+            plans.append(
+                {
+                    "id": uid,
+                    "user_id": uid,
+                    "outcome": "go-rust",
+                    "recommended": "go-rust",
+                    "roadmaps": ["go", "rust"],
+                    "answers": {},
+                    "start_date": start,
+                    "study_days": days,
+                    "paused_on": None,
+                    "archived_at": None,
+                    "created_at": created,
+                    "updated_at": created,
+                }
+            )
+            if (start, days) not in dues_for:
+                dues_for[start, days] = scheduling.schedule(sizes, start, [int(d) for d in days])
+            done_before = today - timedelta(days=i % 10)  # some on track, some behind
+            for position, ((step_id, phase_id), due) in enumerate(
+                zip(steps, dues_for[start, days], strict=True)
+            ):
+                milestone_id += 1
+                rows.append(
+                    {
+                        "id": milestone_id,
+                        "plan_id": uid,
+                        "step_id": step_id,
+                        "phase_id": phase_id,
+                        "position": position,
+                        "due_date": due,
+                        "done_at": datetime.combine(due, time(18), UTC)
+                        if due < done_before
+                        else None,
+                        "note": "",
+                        "evidence_url": "",
+                        "uid": str(uuid.uuid4()),
+                        "sequence": 0,
+                        "updated_at": created,
+                    }
+                )
+            if len(rows) >= 100_000:
+                flush(conn)
+        flush(conn)
+        conn.exec_driver_sql("ANALYZE")
+    engine.dispose()
+
+
+class CountingSink:
+    """An SMTP handler that counts messages and bytes and keeps nothing."""
+
+    def __init__(self) -> None:
+        self.messages = 0
+        self.bytes = 0
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        self.messages += 1
+        self.bytes += len(envelope.content)  # type: ignore[attr-defined]
+        return "250 OK"
+
+
+def run_sink() -> None:
+    """Serve SMTP on a free port; print it; on stdin EOF print the counts and exit."""
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as s:  # a free port (aiosmtpd 1.4 wants to know it up front)
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    handler = CountingSink()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    print(controller.port, flush=True)
+    sys.stdin.read()
+    controller.stop()
+    print(handler.messages, handler.bytes, flush=True)
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--learners", type=int, default=10_000)
+    parser.add_argument("--milestones", type=int, default=90)
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--sink", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--seed", metavar="PATH", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.sink:
+        return run_sink()
+    if args.seed:
+        return seed(Path(args.seed), args.learners, args.milestones)
+
+    with tempfile.TemporaryDirectory(prefix="bench-weekly-") as tmp:
+        db_path = Path(tmp) / "weekly.sqlite"
+        started = clock.perf_counter()
+        subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--seed",
+                str(db_path),
+                "--learners",
+                str(args.learners),
+                "--milestones",
+                str(args.milestones),
+            ],
+            check=True,
+        )
+        print(
+            f"seeded {args.learners:,} learners x {args.milestones} milestones "
+            f"in {clock.perf_counter() - started:.1f} s"
+        )
+        sink = subprocess.Popen(
+            [sys.executable, __file__, "--sink"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert sink.stdout is not None and sink.stdin is not None
+        port = int(sink.stdout.readline())
+        try:
+            report = measure(db_path, port, args.learners, args.profile)
+        finally:
+            sink.stdin.close()
+            received, received_bytes = map(int, sink.stdout.read().split())
+            sink.wait()
+    weekly, baseline = report["weekly_rate"], report["baseline_rate"]
+    print(f"sink received {received:,} messages, {received_bytes / 1e6:.1f} MB")
+    print(
+        f"weekly run:  {report['total']:.2f} s total (sweep {report['sweep']:.2f} s, "
+        f"deliver {report['deliver']:.2f} s), {weekly:,.0f} messages/s, "
+        f"{report['size']:,} bytes/message"
+    )
+    print(
+        f"             CPU time in this process: sweep {report['sweep_cpu']:.2f} s, "
+        f"deliver {report['deliver_cpu']:.2f} s"
+    )
+    print(
+        f"baseline:    {report['baseline']:.2f} s for {args.learners:,} pre-built messages, "
+        f"{baseline:,.0f} messages/s"
+    )
+    print(
+        f"ratio:       {weekly / baseline:.2f} of the baseline rate (target >= 0.5); "
+        f"delivery alone {report['deliver_rate'] / baseline:.2f}"
+    )
+    print(
+        f"peak RSS:    {report['rss']:.0f} MB after the weekly run (target < 200 MB); "
+        f"{report['rss_start']:.0f} MB before it"
+    )
+    print(
+        f"machine:     {os.cpu_count()} CPUs, load average {report['load']:.1f} after the run "
+        "(CPU-bound work suffers more from other load than the latency-bound baseline)"
+    )
+
+
+def measure(db_path: Path, port: int, learners: int, profile: bool) -> dict[str, float]:
+    from sqlalchemy import select
+
+    from tracker import create_app, mail, outbox, reminders
+    from tracker.db import db
+    from tracker.models import Notification, User
+
+    app = create_app(
+        {
+            "DATABASE_URL": f"sqlite:///{db_path}",
+            "SECRET_KEY": "bench",
+            "BASE_URL": "https://tracker.example",
+            "MAIL_URL": f"smtp://127.0.0.1:{port}",
+        }
+    )
+    rss_start = rss_mb()
+    profiler = cProfile.Profile() if profile else None
+    with app.app_context():
+        if profiler:
+            profiler.enable()
+        t0, c0 = clock.perf_counter(), clock.process_time()
+        queued = reminders.sweep(NOW)
+        t1, c1 = clock.perf_counter(), clock.process_time()
+        sent = outbox.deliver(NOW)
+        t2, c2 = clock.perf_counter(), clock.process_time()
+        if profiler:
+            profiler.disable()
+        rss = rss_mb()
+        assert queued.queued == learners, queued
+        assert sent.sent == learners, sent
+        # The baseline: messages of the same size, built before the clock starts.
+        sample = db.session.scalar(select(Notification).limit(1))
+        assert sample is not None
+        message = outbox._compose(sample, db.session.get(User, sample.user_id))
+        assert message is not None
+        data = message.as_bytes(policy=message.policy.clone(linesep="\r\n"))  # as SMTP wants it
+        sender = app.config["MAIL_FROM"]
+        recipients = [f"learner{i:05d}@bench.example" for i in range(1, learners + 1)]
+        t3 = clock.perf_counter()
+        with mail.connection() as transport:
+            transport.open()  # type: ignore[union-attr]
+            smtp = transport.smtp  # type: ignore[union-attr]
+            for to in recipients:
+                smtp.sendmail(sender, [to], data)
+        t4 = clock.perf_counter()
+    if profiler:
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(40)
+        print(out.getvalue())
+    return {
+        "sweep_cpu": c1 - c0,
+        "deliver_cpu": c2 - c1,
+        "sweep": t1 - t0,
+        "deliver": t2 - t1,
+        "total": t2 - t0,
+        "weekly_rate": learners / (t2 - t0),
+        "deliver_rate": learners / (t2 - t1),
+        "load": os.getloadavg()[0],
+        "baseline": t4 - t3,
+        "baseline_rate": learners / (t4 - t3),
+        "size": len(data),
+        "rss": rss,
+        "rss_start": rss_start,
+    }
+
+
+if __name__ == "__main__":
+    main()
