@@ -120,16 +120,18 @@ class Milestone(Model):
     __tablename__ = "milestone"
     __table_args__ = (
         sa.UniqueConstraint("plan_id", "step_id"),
-        # The reminder sweep looks up a batch of plans' milestones due on a few dates.
+        # The reminder sweep looks up a batch of plans' milestones due on a few dates. It
+        # and the unique constraint also serve every lookup by plan_id alone, so plan_id
+        # and due_date need no index of their own (each would be written on every insert).
         sa.Index("ix_milestone_plan_due", "plan_id", "due_date"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    plan_id: Mapped[int] = mapped_column(sa.ForeignKey("plan.id", ondelete="CASCADE"), index=True)
+    plan_id: Mapped[int] = mapped_column(sa.ForeignKey("plan.id", ondelete="CASCADE"))
     step_id: Mapped[str] = mapped_column(sa.String(120))  # "go/core-syntax-basics"
     phase_id: Mapped[str] = mapped_column(sa.String(120))  # "go/month-1"
     position: Mapped[int]
-    due_date: Mapped[date] = mapped_column(index=True)
+    due_date: Mapped[date]
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     note: Mapped[str] = mapped_column(sa.Text, default="")
     evidence_url: Mapped[str] = mapped_column(sa.String(500), default="")
@@ -151,7 +153,9 @@ class Notification(Model):
     """An outbox row: one email to send once, found again by its dedupe key."""
 
     __tablename__ = "notification"
-    __table_args__ = (sa.Index("ix_notification_pending", "status", "next_attempt_at"),)
+    # The claim walks it in order and stops after a batch (id breaks ties between rows
+    # due at the same instant, such as a whole weekly run).
+    __table_args__ = (sa.Index("ix_notification_pending", "status", "next_attempt_at", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)

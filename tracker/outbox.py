@@ -141,19 +141,25 @@ def queue(
 def _claim(now: datetime, size: int, only_ids: Collection[int] | None) -> list[int]:
     """Take up to ``size`` due rows for this worker; commit so the claim is visible."""
     session = db.session
-    ready = sa.or_(
-        sa.and_(Notification.status == "pending", Notification.next_attempt_at <= now),
+    rows: list[Notification] = []
+    # Two queries, each an ordered walk of ix_notification_pending that stops at ``size``:
+    # claims a dead worker left behind (few), then pending rows in due order. One query
+    # with an OR of the two reads and sorts every pending row on every claim instead.
+    for ready in (
         sa.and_(Notification.status == "sending", Notification.claimed_until <= now),
-    )
-    query = select(Notification).where(ready)
-    if only_ids is not None:
-        query = query.where(Notification.id.in_(list(only_ids)))
-    query = (
-        query.order_by(Notification.next_attempt_at, Notification.id)
-        .limit(size)
-        .with_for_update(skip_locked=True)  # ignored on SQLite, where BEGIN IMMEDIATE locks
-    )
-    rows = list(session.scalars(query))
+        sa.and_(Notification.status == "pending", Notification.next_attempt_at <= now),
+    ):
+        query = select(Notification).where(ready)
+        if only_ids is not None:
+            query = query.where(Notification.id.in_(list(only_ids)))
+        query = (
+            query.order_by(Notification.next_attempt_at, Notification.id)
+            .limit(size - len(rows))
+            .with_for_update(skip_locked=True)  # ignored on SQLite, where BEGIN IMMEDIATE locks
+        )
+        rows += session.scalars(query)
+        if len(rows) >= size:
+            break
     for n in rows:
         n.status = "sending"
         n.claimed_until = now + LEASE
