@@ -299,3 +299,28 @@ def test_a_killed_worker_loses_nothing(app, smtp_sink, start_worker):
     twice = [i for i, n in ids.items() if n > 1]
     assert twice == [smtp_sink.held_id]  # only the message in flight, under the same Message-ID
     assert ids[smtp_sink.held_id] == 2
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_sweeping_workers_split_the_learners(app, database_url, make_user, make_plan, monkeypatch):
+    from tracker import reminders
+
+    monkeypatch.setattr(reminders, "USER_BATCH", 2)
+    ids = [make_user(f"learner{i}@example.com") for i in range(6)]
+    for user_id in ids:
+        make_plan(user_id)
+    now = datetime(2027, 1, 11, 9, 0, tzinfo=UTC)  # Monday: everyone's weekly email is due
+    # Another worker is in the middle of the second batch (learners 3 and 4).
+    other = sa.create_engine(database_url)
+    with other.connect() as conn:
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(reminders.SWEEP_LOCK, ids[2])))
+        with app.app_context():
+            reminders.sweep(now)
+            queued = {n.user_id for n in db.session.scalars(sa.select(Notification))}
+        assert queued == {ids[0], ids[1], ids[4], ids[5]}  # it skipped the batch in progress
+        conn.rollback()
+    other.dispose()
+    with app.app_context():
+        reminders.sweep(now)  # the next pass finds what the other worker would have queued
+        queued = {n.user_id for n in db.session.scalars(sa.select(Notification))}
+    assert queued == set(ids)
