@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -29,6 +30,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         RATELIMIT_STORAGE_URI="memory://",
         RATELIMIT_HEADERS_ENABLED=True,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+        PROXIES=0,  # reverse proxies in front (nginx: 1), trusted for X-Forwarded-For/-Proto
     )
     if test_config is None:
         app.config.from_prefixed_env("TRACKER")
@@ -49,6 +51,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(decide.bp)
     app.register_blueprint(plan.bp)
     app.register_blueprint(settings.bp)
+    if app.config["PROXIES"]:
+        # Behind nginx every request comes from 127.0.0.1: the rate limits would be global.
+        n = int(app.config["PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
     return app
 
 
