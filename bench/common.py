@@ -37,11 +37,34 @@ def ensure_database(url: str) -> None:
         return
     admin = sa.create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        exists = conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"),
-                             {"n": parsed.database})
+        exists = conn.scalar(
+            sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": parsed.database}
+        )
         if not exists:
             conn.execute(sa.text(f'CREATE DATABASE "{parsed.database}"'))
     admin.dispose()
+
+
+def check_schema(url: str) -> None:
+    """Stop with a hint when the database is not seeded, or older than the models."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from tracker import models  # noqa: F401  (registers every table)
+    from tracker.db import Model
+
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            drift = compare_metadata(MigrationContext.configure(conn), Model.metadata)
+            learners = conn.scalar(sa.text('SELECT count(*) FROM "user"')) if not drift else 0
+    except sa.exc.SQLAlchemyError as e:
+        raise SystemExit(f"{url}: {e.__class__.__name__}; run bench/seed.py first") from None
+    finally:
+        engine.dispose()
+    if drift or not learners:
+        why = "the schema changed since seeding" if drift else "no learners"
+        raise SystemExit(f"{url}: {why}; run bench/seed.py again")
 
 
 def learner_email(i: int) -> str:

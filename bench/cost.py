@@ -39,13 +39,22 @@ def environ(case: str, lr: Learner) -> dict[str, Any]:
     if case == "bare":
         return EnvironBuilder("/bench/bare", environ_base=base).get_environ()
     if case == "dashboard":
-        return EnvironBuilder("/dashboard", environ_base={**base, "HTTP_COOKIE": lr.cookie}).get_environ()
+        return EnvironBuilder(
+            "/dashboard", environ_base={**base, "HTTP_COOKIE": lr.cookie}
+        ).get_environ()
     if case == "feed 200":
         return EnvironBuilder(lr.feed, environ_base=base).get_environ()
     if case == "feed 304":
-        return EnvironBuilder(lr.feed, environ_base={**base, "HTTP_IF_NONE_MATCH": lr.etag}).get_environ()
-    return EnvironBuilder(f"/milestones/{lr.milestone}/done", method="POST", data=tick_body(lr),
-                          content_type=FORM, environ_base={**base, "HTTP_COOKIE": lr.cookie}).get_environ()
+        return EnvironBuilder(
+            lr.feed, environ_base={**base, "HTTP_IF_NONE_MATCH": lr.etag}
+        ).get_environ()
+    return EnvironBuilder(
+        f"/milestones/{lr.milestone}/done",
+        method="POST",
+        data=tick_body(lr),
+        content_type=FORM,
+        environ_base={**base, "HTTP_COOKIE": lr.cookie},
+    ).get_environ()
 
 
 def call(app: Any, case: str, lr: Learner) -> tuple[int, dict[str, str]]:
@@ -90,12 +99,18 @@ def measure(app: Any, case: str, lr: Learner, requests: int) -> dict[str, float]
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     sa.event.remove(engine, "before_cursor_execute", before)
     sa.event.remove(engine, "after_cursor_execute", after)
-    return {"cpu_ms": cpu / requests * 1000, "wall_ms": wall / requests * 1000,
-            "statements": statements / requests, "sql_ms": in_driver / requests * 1000}
+    return {
+        "cpu_ms": cpu / requests * 1000,
+        "wall_ms": wall / requests * 1000,
+        "statements": statements / requests,
+        "sql_ms": in_driver / requests * 1000,
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("engine", help="sqlite, postgresql or a database URL")
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--profile", choices=CASES, help="print a cProfile of this case")
@@ -110,8 +125,10 @@ def main() -> None:
     print(f"{args.engine}: {args.requests} requests per case, in-process WSGI calls")
     print(f"{'case':<12}{'CPU ms':>8}{'wall ms':>9}{'SQL':>5}{'SQL ms':>8}{'CPU x bare':>12}")
     for case, r in results.items():
-        print(f"{case:<12}{r['cpu_ms']:>8.2f}{r['wall_ms']:>9.2f}{r['statements']:>5.0f}"
-              f"{r['sql_ms']:>8.2f}{r['cpu_ms'] / bare:>12.1f}")
+        print(
+            f"{case:<12}{r['cpu_ms']:>8.2f}{r['wall_ms']:>9.2f}{r['statements']:>5.0f}"
+            f"{r['sql_ms']:>8.2f}{r['cpu_ms'] / bare:>12.1f}"
+        )
     if args.profile:
         profile = cProfile.Profile()
         profile.runcall(lambda: [call(app, args.profile, lr) for _ in range(args.requests)])

@@ -36,7 +36,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
-from common import BASE_URL, OUT, ROOT, SECRET_KEY, url_for
+from common import BASE_URL, OUT, ROOT, SECRET_KEY, check_schema, url_for
 
 HOST = "127.0.0.1"
 AGENT = "tracker-bench"  # the session's log-in identifier includes the user agent
@@ -65,6 +65,7 @@ def prepare(url: str, connections: int) -> list[Learner]:
     from tracker.db import db
     from tracker.models import User
 
+    check_schema(url)
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": SECRET_KEY, "BASE_URL": BASE_URL})
     serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
     learners = []
@@ -103,11 +104,30 @@ def free_port() -> int:
 def gunicorn(url: str, workers: int) -> Iterator[int]:
     """Serve bench/load_app.py with gunicorn until the block ends; yield the port."""
     port = free_port()
-    env = {**os.environ, "TRACKER_DATABASE_URL": url, "TRACKER_SECRET_KEY": SECRET_KEY,
-           "TRACKER_BASE_URL": BASE_URL}
+    env = {
+        **os.environ,
+        "TRACKER_DATABASE_URL": url,
+        "TRACKER_SECRET_KEY": SECRET_KEY,
+        "TRACKER_BASE_URL": BASE_URL,
+    }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"{HOST}:{port}",
-         "--chdir", str(ROOT / "bench"), "--log-level", "warning", "load_app:app"], env=env, cwd=ROOT)
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            str(workers),
+            "--bind",
+            f"{HOST}:{port}",
+            "--chdir",
+            str(ROOT / "bench"),
+            "--log-level",
+            "warning",
+            "load_app:app",
+        ],
+        env=env,
+        cwd=ROOT,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -124,8 +144,13 @@ def gunicorn(url: str, workers: int) -> Iterator[int]:
         proc.wait(timeout=30)
 
 
-def call(port: int, method: str, path: str, headers: dict[str, str] | None = None,
-         body: str | None = None) -> http.client.HTTPResponse:
+def call(
+    port: int,
+    method: str,
+    path: str,
+    headers: dict[str, str] | None = None,
+    body: str | None = None,
+) -> http.client.HTTPResponse:
     conn = http.client.HTTPConnection(HOST, port, timeout=30)
     conn.request(method, path, body=body, headers={"User-Agent": AGENT, **(headers or {})})
     response = conn.getresponse()
@@ -141,7 +166,9 @@ def tick_body(learner: Learner) -> str:
 FORM = "application/x-www-form-urlencoded"
 
 
-def requests(case: str, learners: list[Learner]) -> list[tuple[str, str, dict[str, str], str | None]]:
+def requests(
+    case: str, learners: list[Learner]
+) -> list[tuple[str, str, dict[str, str], str | None]]:
     """Return (method, path, headers, body) per connection for a case."""
     out = []
     for lr in learners:
@@ -154,8 +181,14 @@ def requests(case: str, learners: list[Learner]) -> list[tuple[str, str, dict[st
         elif case == "feed 304":
             out.append(("GET", lr.feed, {"If-None-Match": lr.etag}, None))
         elif case == "tick":
-            out.append(("POST", f"/milestones/{lr.milestone}/done",
-                         {"Cookie": lr.cookie, "Content-Type": FORM}, tick_body(lr)))
+            out.append(
+                (
+                    "POST",
+                    f"/milestones/{lr.milestone}/done",
+                    {"Cookie": lr.cookie, "Content-Type": FORM},
+                    tick_body(lr),
+                )
+            )
     return out
 
 
@@ -183,25 +216,47 @@ def wrk_script(reqs: list[tuple[str, str, dict[str, str], str | None]]) -> str:
     """Return a wrk script giving each thread (one connection each) its own request."""
     rows = []
     for method, path, headers, body in reqs:
-        hdrs = ", ".join(f"[{_lua(k)}] = {_lua(v)}" for k, v in {"User-Agent": AGENT, **headers}.items())
-        rows.append(f"  {{{_lua(method)}, {_lua(path)}, {{{hdrs}}}, {_lua(body) if body else 'nil'}}},")
-    return "\n".join([
-        "local data = {", *rows, "}",
-        "local n = 0",
-        "function setup(thread) n = n + 1; thread:set('id', n) end",
-        "function init(args) local d = data[id]; req = wrk.format(d[1], d[2], d[3], d[4]) end",
-        "function request() return req end",
-    ])
+        hdrs = ", ".join(
+            f"[{_lua(k)}] = {_lua(v)}" for k, v in {"User-Agent": AGENT, **headers}.items()
+        )
+        rows.append(
+            f"  {{{_lua(method)}, {_lua(path)}, {{{hdrs}}}, {_lua(body) if body else 'nil'}}},"
+        )
+    return "\n".join(
+        [
+            "local data = {",
+            *rows,
+            "}",
+            "local n = 0",
+            "function setup(thread) n = n + 1; thread:set('id', n) end",
+            "function init(args) local d = data[id]; req = wrk.format(d[1], d[2], d[3], d[4]) end",
+            "function request() return req end",
+        ]
+    )
 
 
-def wrk(port: int, case: str, learners: list[Learner], seconds: float, tmp: Path) -> dict[str, float]:
+def wrk(
+    port: int, case: str, learners: list[Learner], seconds: float, tmp: Path
+) -> dict[str, float]:
     """Run wrk with one thread per connection; return req/s, p50, p99 and errors."""
     script = tmp / f"{case.replace(' ', '_')}.lua"
     script.write_text(wrk_script(requests(case, learners)))
     n = len(learners)
     out = subprocess.run(
-        ["wrk", f"-t{n}", f"-c{n}", f"-d{max(1, round(seconds))}s", "--latency", "-s", str(script),
-         f"http://{HOST}:{port}/"], capture_output=True, text=True, check=True).stdout
+        [
+            "wrk",
+            f"-t{n}",
+            f"-c{n}",
+            f"-d{max(1, round(seconds))}s",
+            "--latency",
+            "-s",
+            str(script),
+            f"http://{HOST}:{port}/",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
@@ -228,30 +283,45 @@ def run(engine: str, args: argparse.Namespace) -> dict[str, dict[str, float]]:
                 row[case]["ratio"] = row[case]["rps"] / row["bare"]["rps"]
             rounds.append(row)
             check(port, learners)  # ticks changed the feeds: fresh ETags for the next round
-    return {case: {k: statistics.median(r[case][k] for r in rounds) for k in rounds[0][case]}
-            for case in CASES}
+    return {
+        case: {k: statistics.median(r[case][k] for r in rounds) for k in rounds[0][case]}
+        for case in CASES
+    }
 
 
 def report(engine: str, result: dict[str, dict[str, float]], args: argparse.Namespace) -> str:
-    lines = [f"{engine}: gunicorn {args.workers} workers, wrk {args.connections} connections, "
-             f"{args.seconds:g} s per case, median of {args.rounds} round(s), load {os.getloadavg()[0]:.1f}",
-             f"{'case':<12}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'x bare':>9}{'errors':>8}  target"]
+    lines = [
+        f"{engine}: gunicorn {args.workers} workers, wrk {args.connections} connections, "
+        f"{args.seconds:g} s per case, median of {args.rounds} round(s), "
+        f"load {os.getloadavg()[0]:.1f}",
+        f"{'case':<12}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'x bare':>9}{'errors':>8}  target",
+    ]
     for case, r in result.items():
         target = TARGETS.get(case.split()[0])
         verdict = []
         if target:
             verdict.append(f">= {target} {'ok' if r['ratio'] >= target else 'MISSED'}")
         if case != "bare":
-            verdict.append(f"p99 < {P99_TARGET_MS:g} {'ok' if r['p99'] < P99_TARGET_MS else 'MISSED'}")
-        lines.append(f"{case:<12}{r['rps']:>9.0f}{r['p50']:>9.1f}{r['p99']:>9.1f}{r['ratio']:>9.2f}"
-                     f"{r['errors']:>8.0f}  {', '.join(verdict)}")
+            verdict.append(
+                f"p99 < {P99_TARGET_MS:g} {'ok' if r['p99'] < P99_TARGET_MS else 'MISSED'}"
+            )
+        lines.append(
+            f"{case:<12}{r['rps']:>9.0f}{r['p50']:>9.1f}{r['p99']:>9.1f}{r['ratio']:>9.2f}"
+            f"{r['errors']:>8.0f}  {', '.join(verdict)}"
+        )
     return "\n".join(lines)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("engines", nargs="*", default=["sqlite", "postgresql"],
-                        help="sqlite, postgresql or database URLs (default: both)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "engines",
+        nargs="*",
+        default=["sqlite", "postgresql"],
+        help="sqlite, postgresql or database URLs (default: both)",
+    )
     parser.add_argument("--seconds", type=float, default=5.0, help="duration of each case")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=16)
@@ -264,7 +334,8 @@ def main() -> None:
         result = run(engine, args)
         print(report(engine, result, args), flush=True)
         (OUT / f"load-{sa.make_url(url_for(engine)).get_backend_name()}.json").write_text(
-            json.dumps(result, indent=2))
+            json.dumps(result, indent=2)
+        )
 
 
 if __name__ == "__main__":

@@ -4,8 +4,8 @@
     python bench/seed.py postgresql        # database tracker_bench on the local server
     python bench/seed.py URL --learners 10000 --milestones 90
 
-Bulk inserts with explicit ids (COPY on PostgreSQL, executemany on SQLite), then ANALYZE. The schema is
-dropped and migrated from scratch first.
+Bulk inserts with explicit ids (COPY on PostgreSQL, executemany on SQLite), then ANALYZE.
+The schema is dropped and migrated from scratch first.
 """
 
 from __future__ import annotations
@@ -24,8 +24,16 @@ from tracker.db import Model, upgrade
 from tracker.models import Milestone, Plan, User
 from tracker.plans import load_catalog
 
-ZONES = ("UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "America/Los_Angeles",
-         "Europe/London", "Asia/Tokyo", "Australia/Sydney")
+ZONES = (
+    "UTC",
+    "Europe/Berlin",
+    "America/New_York",
+    "Asia/Kolkata",
+    "America/Los_Angeles",
+    "Europe/London",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+)
 STUDY_DAYS = ("01234", "0123456", "024", "12345")
 CHUNK = 20_000
 
@@ -33,8 +41,12 @@ CHUNK = 20_000
 def steps(milestones: int) -> list[tuple[str, str]]:
     """Return (step id, phase id) pairs: the real Go-then-Rust roadmap, padded to length."""
     catalog = load_catalog()
-    real = [(m.id, f"{r.id}/{p.id}") for r in catalog.roadmaps_for("go-rust")
-            for p in r.phases for m in p.milestones]
+    real = [
+        (m.id, f"{r.id}/{p.id}")
+        for r in catalog.roadmaps_for("go-rust")
+        for p in r.phases
+        for m in p.milestones
+    ]
     extra = [(f"rust/bench-extra-{i}", "rust/bench-extra") for i in range(milestones - len(real))]
     return (real + extra)[:milestones]
 
@@ -57,13 +69,15 @@ def bulk_insert(conn: sa.Connection, table: sa.Table, data: list[dict]) -> None:
     """
     columns = list(table.columns)
     # Keys a row leaves out take the column's scalar default, or NULL.
-    defaults = {c.name: c.default.arg if c.default is not None and c.default.is_scalar else None
-                for c in columns}
+    defaults = {
+        c.name: c.default.arg if c.default is not None and c.default.is_scalar else None
+        for c in columns
+    }
     processors = [c.type._cached_bind_processor(conn.dialect) for c in columns]
 
     def values(row: dict) -> list:
         raw = [row.get(c.name, defaults[c.name]) for c in columns]
-        return [p(v) if p else v for v, p in zip(raw, processors)]
+        return [p(v) if p else v for v, p in zip(raw, processors, strict=True)]
 
     cursor = conn.connection.driver_connection.cursor()
     names = ", ".join(f'"{c.name}"' for c in columns)
@@ -75,7 +89,7 @@ def bulk_insert(conn: sa.Connection, table: sa.Table, data: list[dict]) -> None:
         marks = ", ".join("?" for _ in columns)
         sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})'
         for n in range(0, len(data), CHUNK):
-            cursor.executemany(sql, [values(row) for row in data[n:n + CHUNK]])
+            cursor.executemany(sql, [values(row) for row in data[n : n + CHUNK]])
     cursor.close()
 
 
@@ -97,6 +111,7 @@ def seed(url: str, learners: int, milestones: int, today: date) -> dict[str, flo
         def _fast_load(dbapi_connection, _record) -> None:
             for pragma in ("journal_mode=WAL", "synchronous=OFF", "cache_size=-1000000"):
                 dbapi_connection.execute(f"PRAGMA {pragma}")
+
     reset(engine)
     now = datetime.combine(today, time(6), UTC)
     password_hash = generate_password_hash(PASSWORD)
@@ -117,59 +132,103 @@ def seed(url: str, learners: int, milestones: int, today: date) -> dict[str, flo
     milestone_id = 0
     for i in range(learners):
         uid = i + 1
-        users.append({
-            "id": uid, "email": learner_email(i), "password_hash": password_hash,
-            "created_at": now, "email_verified_at": now, "timezone": ZONES[i % len(ZONES)],
-            "reminder_time": time(7 + i % 3, 0), "due_reminders": True, "nudge_days": 2,
-            "weekly_enabled": True, "weekly_weekday": 0, "weekly_time": time(8, 0),
-            "feed_token_salt": feeds[i][0], "feed_token_hash": feeds[i][1],
-            "feed_alarm": False, "calendar_changed_at": now,
-        })
+        users.append(
+            {
+                "id": uid,
+                "email": learner_email(i),
+                "password_hash": password_hash,
+                "created_at": now,
+                "email_verified_at": now,
+                "timezone": ZONES[i % len(ZONES)],
+                "reminder_time": time(7 + i % 3, 0),
+                "due_reminders": True,
+                "nudge_days": 2,
+                "weekly_enabled": True,
+                "weekly_weekday": 0,
+                "weekly_time": time(8, 0),
+                "feed_token_salt": feeds[i][0],
+                "feed_token_hash": feeds[i][1],
+                "feed_alarm": False,
+                "calendar_changed_at": now,
+            }
+        )
         start = today - timedelta(days=i % 90)
         days = STUDY_DAYS[i % len(STUDY_DAYS)]
-        plans.append({
-            "id": uid, "user_id": uid, "outcome": "go-rust", "recommended": "go-rust",
-            "roadmaps": ["go", "rust"], "answers": {}, "start_date": start, "study_days": days,
-            "paused_on": None, "archived_at": None, "created_at": now, "updated_at": now,
-        })
+        plans.append(
+            {
+                "id": uid,
+                "user_id": uid,
+                "outcome": "go-rust",
+                "recommended": "go-rust",
+                "roadmaps": ["go", "rust"],
+                "answers": {},
+                "start_date": start,
+                "study_days": days,
+                "paused_on": None,
+                "archived_at": None,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
         key = (start, days)
         if key not in dues_for:
             dues_for[key] = scheduling.schedule(sizes, start, [int(d) for d in days])
         # Learners run behind by 0-9 days: some on track, some behind.
         done_before = today - timedelta(days=i % 10)
-        for position, ((step_id, phase_id), due) in enumerate(zip(pairs, dues_for[key], strict=True)):
+        for position, ((step_id, phase_id), due) in enumerate(
+            zip(pairs, dues_for[key], strict=True)
+        ):
             milestone_id += 1
-            rows.append({
-                "id": milestone_id, "plan_id": uid, "step_id": step_id, "phase_id": phase_id,
-                "position": position, "due_date": due,
-                "done_at": datetime.combine(due, time(18), UTC) if due < done_before else None,
-                "note": "", "evidence_url": "", "uid": str(uuid.uuid4()), "sequence": 0,
-                "updated_at": now,
-            })
+            rows.append(
+                {
+                    "id": milestone_id,
+                    "plan_id": uid,
+                    "step_id": step_id,
+                    "phase_id": phase_id,
+                    "position": position,
+                    "due_date": due,
+                    "done_at": datetime.combine(due, time(18), UTC) if due < done_before else None,
+                    "note": "",
+                    "evidence_url": "",
+                    "uid": str(uuid.uuid4()),
+                    "sequence": 0,
+                    "updated_at": now,
+                }
+            )
     timings["build rows"] = clock.perf_counter() - started
 
     started = clock.perf_counter()
     with engine.begin() as conn:
-        for table, data in ((User.__table__, users), (Plan.__table__, plans),
-                            (Milestone.__table__, rows)):
+        for table, data in (
+            (User.__table__, users),
+            (Plan.__table__, plans),
+            (Milestone.__table__, rows),
+        ):
             bulk_insert(conn, table, data)
         if engine.dialect.name == "postgresql":
             for table in ("user", "plan", "milestone"):
-                conn.execute(sa.text(
-                    f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
-                    f"(SELECT max(id) FROM \"{table}\"))"))
+                conn.execute(
+                    sa.text(
+                        f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
+                        f'(SELECT max(id) FROM "{table}"))'
+                    )
+                )
     timings["insert"] = clock.perf_counter() - started
 
     started = clock.perf_counter()
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(sa.text("VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE"))
+        conn.execute(
+            sa.text("VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE")
+        )
     timings["analyze"] = clock.perf_counter() - started
     engine.dispose()
     return timings
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("engine", help="sqlite, postgresql or a database URL")
     parser.add_argument("--learners", type=int, default=10_000)
     parser.add_argument("--milestones", type=int, default=90)
@@ -179,8 +238,10 @@ def main() -> None:
     timings = seed(url, args.learners, args.milestones, args.today)
     total = sum(timings.values())
     parts = ", ".join(f"{k} {v:.1f} s" for k, v in timings.items())
-    print(f"seeded {args.learners} learners x {args.milestones} milestones into "
-          f"{sa.make_url(url).render_as_string(hide_password=True)} in {total:.1f} s ({parts})")
+    print(
+        f"seeded {args.learners} learners x {args.milestones} milestones into "
+        f"{sa.make_url(url).render_as_string(hide_password=True)} in {total:.1f} s ({parts})"
+    )
 
 
 if __name__ == "__main__":
