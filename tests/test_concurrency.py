@@ -41,7 +41,9 @@ class Browser:
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         self.cookies: dict[str, str] = {}
 
-    def request(self, method: str, path: str, form: dict[str, Any] | None = None) -> tuple[int, str]:
+    def request(
+        self, method: str, path: str, form: dict[str, Any] | None = None
+    ) -> tuple[int, str]:
         headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
         body = None
         if form is not None:
@@ -59,7 +61,9 @@ class Browser:
         """Log in and return the session's CSRF token."""
         _, page = self.request("GET", "/login")
         token = CSRF.search(page).group(1)
-        status, _ = self.request("POST", "/login", {"email": email, "password": PASSWORD, "csrf_token": token})
+        status, _ = self.request(
+            "POST", "/login", {"email": email, "password": PASSWORD, "csrf_token": token}
+        )
         assert status == 302
         # Logging in starts a fresh session, and with it a fresh CSRF token.
         _, page = self.request("GET", "/dashboard")
@@ -87,11 +91,13 @@ ROUNDS = 8
 def test_threaded_server_ticks_and_reads_without_lock_errors(app, server, make_user, make_plan):
     # Two browsers per learner, so ticks race on the same rows as well as on the lock.
     emails = [f"learner{i}@example.com" for i in range(THREADS // 2)]
-    for email in emails:
-        make_plan(make_user(email))
+    for address in emails:
+        make_plan(make_user(address))
     with app.app_context():
-        plans = {u.email: [m.id for m in db.session.get(Plan, u.plans[0].id).milestones]
-                 for u in db.session.scalars(sa.select(User))}
+        plans = {
+            u.email: [m.id for m in db.session.get(Plan, u.plans[0].id).milestones]
+            for u in db.session.scalars(sa.select(User))
+        }
     statuses: Counter[int] = Counter()
     errors: list[BaseException] = []
     start = threading.Barrier(THREADS)
@@ -106,7 +112,11 @@ def test_threaded_server_ticks_and_reads_without_lock_errors(app, server, make_u
                 milestone = plans[email][(n + r) % len(plans[email])]
                 for method, path, form in (
                     ("GET", "/dashboard", None),
-                    ("POST", f"/milestones/{milestone}/done", {"csrf_token": token, "note": f"round {r}"}),
+                    (
+                        "POST",
+                        f"/milestones/{milestone}/done",
+                        {"csrf_token": token, "note": f"round {r}"},
+                    ),
                     ("GET", f"/milestones/{milestone}", None),
                     ("POST", f"/milestones/{milestone}/undo", {"csrf_token": token}),
                 ):
@@ -128,7 +138,9 @@ def test_threaded_server_ticks_and_reads_without_lock_errors(app, server, make_u
     assert sum(statuses.values()) == THREADS * ROUNDS * 4
     with app.app_context():
         # Every round ended with an undo; the notes of the last ticks are kept.
-        assert db.session.scalar(sa.select(sa.func.count()).where(Milestone.done_at.is_not(None))) == 0
+        assert (
+            db.session.scalar(sa.select(sa.func.count()).where(Milestone.done_at.is_not(None))) == 0
+        )
 
 
 # -- Many mail workers on PostgreSQL ----------------------------------------------------
@@ -142,13 +154,29 @@ VICTIM = "victim@tracker.example"
 
 def weekly_payload(plan_id: int, steps: list[str]) -> dict[str, Any]:
     """Return a weekly email's numbers, as the sweep would store them."""
-    def section(n: int) -> dict[str, Any]:
-        return {"count": n, "items": [[i + 1, step, "2027-03-01"] for i, step in enumerate(steps[:n])]}
 
-    return {"plan_id": plan_id, "today": "2027-03-01", "week": 9, "weeks": 13, "done": 20, "total": 33,
-            "percent": 60, "status": "behind", "label": "2 behind", "planned_finish": "2027-04-02",
-            "projected_finish": "2027-04-06", "done_recently": section(3), "due_soon": section(2),
-            "overdue": section(2)}
+    def section(n: int) -> dict[str, Any]:
+        return {
+            "count": n,
+            "items": [[i + 1, step, "2027-03-01"] for i, step in enumerate(steps[:n])],
+        }
+
+    return {
+        "plan_id": plan_id,
+        "today": "2027-03-01",
+        "week": 9,
+        "weeks": 13,
+        "done": 20,
+        "total": 33,
+        "percent": 60,
+        "status": "behind",
+        "label": "2 behind",
+        "planned_finish": "2027-04-02",
+        "projected_finish": "2027-04-06",
+        "done_recently": section(3),
+        "due_soon": section(2),
+        "overdue": section(2),
+    }
 
 
 def fill_outbox(app, messages: int) -> None:
@@ -156,18 +184,51 @@ def fill_outbox(app, messages: int) -> None:
     with app.app_context():
         steps = [m.id for m in get_catalog().roadmaps["go"].milestones]
         created = NOW - timedelta(days=60)
-        db.session.execute(sa.insert(User), [
-            {"id": i, "email": f"learner{i}@example.com", "password_hash": "x", "created_at": created,
-             "email_verified_at": created} for i in range(1, LEARNERS + 1)])
-        db.session.execute(sa.insert(Plan), [
-            {"id": i, "user_id": i, "outcome": "go", "recommended": "go", "roadmaps": ["go"], "answers": {},
-             "start_date": date(2027, 1, 4), "study_days": "01234", "created_at": created,
-             "updated_at": created} for i in range(1, LEARNERS + 1)])
-        outbox.queue_many(db.session, [
-            outbox.row(user_id=1 + n % LEARNERS, kind="weekly", dedupe_key=f"weekly:{1 + n % LEARNERS}:{n}",
-                       due_at=NOW - timedelta(minutes=1), now=created,
-                       payload=weekly_payload(1 + n % LEARNERS, steps))
-            for n in range(messages)])
+        db.session.execute(
+            sa.insert(User),
+            [
+                {
+                    "id": i,
+                    "email": f"learner{i}@example.com",
+                    "password_hash": "x",
+                    "created_at": created,
+                    "email_verified_at": created,
+                }
+                for i in range(1, LEARNERS + 1)
+            ],
+        )
+        db.session.execute(
+            sa.insert(Plan),
+            [
+                {
+                    "id": i,
+                    "user_id": i,
+                    "outcome": "go",
+                    "recommended": "go",
+                    "roadmaps": ["go"],
+                    "answers": {},
+                    "start_date": date(2027, 1, 4),
+                    "study_days": "01234",
+                    "created_at": created,
+                    "updated_at": created,
+                }
+                for i in range(1, LEARNERS + 1)
+            ],
+        )
+        outbox.queue_many(
+            db.session,
+            [
+                outbox.row(
+                    user_id=1 + n % LEARNERS,
+                    kind="weekly",
+                    dedupe_key=f"weekly:{1 + n % LEARNERS}:{n}",
+                    due_at=NOW - timedelta(minutes=1),
+                    now=created,
+                    payload=weekly_payload(1 + n % LEARNERS, steps),
+                )
+                for n in range(messages)
+            ],
+        )
         db.session.commit()
 
 
@@ -216,12 +277,32 @@ def start_worker(database_url, smtp_sink):
     started: list[subprocess.Popen[str]] = []
 
     def start(now: datetime, mail_from: str | None = None) -> subprocess.Popen[str]:
-        env = {**os.environ, "TRACKER_DATABASE_URL": database_url, "TRACKER_MAIL_URL": smtp_sink.url,
-               "TRACKER_SECRET_KEY": "test-secret", "TRACKER_BASE_URL": "https://tracker.example",
-               "TRACKER_MAIL_FROM": mail_from or "Roadmap Tracker <tracker@tracker.example>"}
+        env = {
+            **os.environ,
+            "TRACKER_DATABASE_URL": database_url,
+            "TRACKER_MAIL_URL": smtp_sink.url,
+            "TRACKER_SECRET_KEY": "test-secret",
+            "TRACKER_BASE_URL": "https://tracker.example",
+            "TRACKER_MAIL_FROM": mail_from or "Roadmap Tracker <tracker@tracker.example>",
+        }
         worker = subprocess.Popen(
-            [sys.executable, "-m", "flask", "--app", "app", "tracker", "send-due", "--now", now.isoformat()],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            [
+                sys.executable,
+                "-m",
+                "flask",
+                "--app",
+                "app",
+                "tracker",
+                "send-due",
+                "--now",
+                now.isoformat(),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         started.append(worker)
         return worker
 
@@ -275,7 +356,9 @@ def test_a_killed_worker_loses_nothing(app, smtp_sink, start_worker):
     # Fewer messages than above: the property does not depend on the count, the run time does.
     fill_outbox(app, MESSAGES // 4)
     victim = start_worker(NOW, mail_from=VICTIM)
-    assert smtp_sink.victim_started.wait(60), victim.stderr.read() if victim.poll() is not None else ""
+    assert smtp_sink.victim_started.wait(60), (
+        victim.stderr.read() if victim.poll() is not None else ""
+    )
     others = [start_worker(NOW) for _ in range(WORKERS - 1)]
     assert smtp_sink.held.wait(60)
     victim.send_signal(signal.SIGKILL)  # mid-batch: one message in flight, the rest claimed

@@ -10,11 +10,10 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from conftest import PG_URL, missing, pg_url
 
 from tracker import models  # noqa: F401  (registers every table)
 from tracker.db import Model, alembic_config, db, upgrade
-
-from conftest import PG_URL, missing, pg_url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

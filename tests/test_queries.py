@@ -69,11 +69,16 @@ def pad_plan(app: Flask, plan_id: int, extra: int) -> None:
         assert plan is not None
         last = plan.milestones[-1]
         for i in range(extra):
-            plan.milestones.append(Milestone(
-                step_id=f"bench/extra-{i}", phase_id="rust/extra", position=last.position + 1 + i,
-                due_date=last.due_date, updated_at=last.updated_at,
-                done_at=datetime(2027, 1, 5, tzinfo=UTC) if i % 2 else None,
-            ))
+            plan.milestones.append(
+                Milestone(
+                    step_id=f"bench/extra-{i}",
+                    phase_id="rust/extra",
+                    position=last.position + 1 + i,
+                    due_date=last.due_date,
+                    updated_at=last.updated_at,
+                    done_at=datetime(2027, 1, 5, tzinfo=UTC) if i % 2 else None,
+                )
+            )
         db.session.commit()
 
 
@@ -131,7 +136,10 @@ def test_feed_statement_count_is_constant(app, client, learners):
             assert client.get(path).status_code == 200
         counts["cached"].append(len(seen))
         with statements(app) as seen:
-            assert client.get(path, headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
+            assert (
+                client.get(path, headers={"If-None-Match": first.headers["ETag"]}).status_code
+                == 304
+            )
         counts["304"].append(len(seen))
     for kind, found in counts.items():
         assert len(set(found)) == 1, (kind, found)
