@@ -9,22 +9,29 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cache
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 def _days(study_days: Collection[int]) -> tuple[int, ...]:
+    return _week(tuple(study_days))[0]
+
+
+@cache  # a learner has one set of study days, asked about thousands of times per sweep
+def _week(study_days: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Return the sorted study days and, per weekday, how many study days come before it."""
     days = tuple(sorted(set(study_days)))
-    if not days or not all(0 <= d <= 6 for d in days):
+    if not days or not all(isinstance(d, int) and 0 <= d <= 6 for d in days):
         raise ValueError("study days must be one or more weekdays 0-6")
-    return days
+    return days, tuple(sum(1 for d in days if d < weekday) for weekday in range(7))
 
 
 def study_index(day: date, study_days: Collection[int]) -> int:
     """Count the study days before ``day`` since 0001-01-01 (a Monday)."""
-    days = _days(study_days)
+    days, before = _week(tuple(study_days))
     weeks, weekday = divmod(day.toordinal() - 1, 7)
-    return weeks * len(days) + sum(1 for d in days if d < weekday)
+    return weeks * len(days) + before[weekday]
 
 
 def study_day(index: int, study_days: Collection[int]) -> date:
