@@ -105,9 +105,10 @@ def done(milestone_id: int) -> ResponseReturnValue:
     progress.set_done(m, current_user, now=utcnow(),
                       note=(form.note.data or "") if "note" in sent else None,
                       evidence_url=(form.evidence_url.data or "") if "evidence_url" in sent else None)
+    step_id = m.step_id  # read before the commit expires it: no reload query for the message
     db.session.commit()
-    step = get_catalog().milestone(m.step_id)
-    flash(f"Done: {step.title if step else m.step_id}.")
+    step = get_catalog().milestone(step_id)
+    flash(f"Done: {step.title if step else step_id}.")
     return redirect(_back())
 
 
