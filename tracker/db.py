@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
-from flask import Flask, current_app
+from flask import Flask, current_app, g, has_app_context
 from flask_sqlalchemy_lite import SQLAlchemy
 from sqlalchemy.orm import DeclarativeBase
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 db = SQLAlchemy()
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Model(DeclarativeBase):
@@ -50,8 +53,27 @@ def _sqlite_begin(connection: sa.Connection) -> None:
     # locked" when another writer committed in between (the busy timeout cannot help);
     # taking the write lock up front makes it wait its turn instead. A read_only
     # connection runs one SELECT at a time, each atomic on its own, beside the writer (WAL).
-    if not connection.get_execution_options().get("read_only"):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    if connection.get_execution_options().get("read_only"):
+        return
+    # A view marked @reads_only takes a snapshot beside the writer instead of the write
+    # lock, so pages render in parallel and ticks do not queue behind them.
+    reads_only = has_app_context() and g.get("reads_only", False)
+    connection.exec_driver_sql("BEGIN" if reads_only else "BEGIN IMMEDIATE")
+
+
+def reads_only(view: F) -> F:
+    """Mark a view that never writes: on SQLite it reads without taking the write lock.
+
+    Put it above ``login_required``, which loads the user. A write in such a view may
+    fail with "database is locked" when another writer commits first: do not add one.
+    """
+
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        g.reads_only = True
+        return view(*args, **kwargs)
+
+    return wrapped  # type: ignore[return-value]
 
 
 def read(engine: sa.Engine, statement: sa.Executable, **params: Any) -> sa.Row[Any] | None:
