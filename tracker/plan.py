@@ -17,7 +17,7 @@ from wtforms.validators import URL, Length, Optional
 from . import progress
 from .catalog import get_catalog
 from .chart import render_burn_up
-from .db import db
+from .db import db, reads_only
 from .forms import local_today
 from .models import Milestone, Plan, utcnow
 
@@ -66,6 +66,7 @@ def get_milestone(milestone_id: int) -> Milestone:
 
 
 @bp.get("/dashboard")
+@reads_only
 @login_required
 def dashboard() -> ResponseReturnValue:
     """Answer: what do I study today, am I on track, when will I finish?"""
@@ -80,6 +81,7 @@ def dashboard() -> ResponseReturnValue:
 
 
 @bp.get("/milestones/<int:milestone_id>")
+@reads_only
 @login_required
 def milestone(milestone_id: int) -> ResponseReturnValue:
     """Show what to learn for one milestone, its checklist and the tick form."""
@@ -133,6 +135,7 @@ def _back() -> str:
 
 
 @bp.get("/replan")
+@reads_only
 @login_required
 def replan_preview() -> ResponseReturnValue:
     """Preview a re-plan from today: the new finish date before anything moves."""
