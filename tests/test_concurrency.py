@@ -407,3 +407,21 @@ def test_sweeping_workers_split_the_learners(app, database_url, make_user, make_
         reminders.sweep(now)  # the next pass finds what the other worker would have queued
         queued = {n.user_id for n in db.session.scalars(sa.select(Notification))}
     assert queued == set(ids)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_pages_read_beside_a_writer_on_sqlite(app, client, auth, make_user, make_plan, database_url):
+    import sqlite3
+    import time
+
+    make_plan(make_user())
+    auth.login()
+    writer = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # another worker is in the middle of a write
+    try:
+        started = time.monotonic()
+        assert client.get("/dashboard").status_code == 200
+        assert time.monotonic() - started < 5  # did not wait for the lock (busy_timeout: 10 s)
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
