@@ -196,16 +196,22 @@ EXPECTED = {"bare": 200, "dashboard": 200, "feed 200": 200, "feed 304": 304, "ti
 CASES = list(EXPECTED)
 
 
-def check(port: int, learners: list[Learner]) -> None:
-    """Fetch every case once per learner: right statuses, and current feed ETags."""
+def refresh_etags(port: int, learners: list[Learner]) -> None:
+    """Fetch each learner's feed (rebuilding it after ticks) and keep its current ETag."""
     for lr in learners:
         feed = call(port, "GET", lr.feed)
         assert feed.status == 200, feed.status
         lr.etag = feed.getheader("ETag") or ""
+
+
+def check(port: int, learners: list[Learner]) -> None:
+    """Send every case once per learner and check the statuses."""
+    refresh_etags(port, learners)
     for case in CASES:
         for method, path, headers, body in requests(case, learners):
             status = call(port, method, path, headers, body).status
             assert status == EXPECTED[case], (case, path, status)
+    refresh_etags(port, learners)  # the ticks just changed the feeds
 
 
 def _lua(value: str) -> str:
@@ -282,7 +288,10 @@ def run(engine: str, args: argparse.Namespace) -> dict[str, dict[str, float]]:
             for case in CASES:
                 row[case]["ratio"] = row[case]["rps"] / row["bare"]["rps"]
             rounds.append(row)
-            check(port, learners)  # ticks changed the feeds: fresh ETags for the next round
+            # wrk stops without waiting for the requests in flight: let the last ticks land,
+            # then take the feeds' new ETags for the next round.
+            time.sleep(1)
+            refresh_etags(port, learners)
     return {
         case: {k: statistics.median(r[case][k] for r in rounds) for k in rounds[0][case]}
         for case in CASES
