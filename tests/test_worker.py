@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from tracker import outbox
 from tracker.db import db
-from tracker.models import Heartbeat, Milestone, Notification
+from tracker.models import Heartbeat, Milestone, Notification, utcnow
 from tracker.worker import beat, clean_up, send_due_command
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,8 +93,9 @@ def test_worker_delivers_beats_and_stops_on_sigterm(
         payload = {"plan_id": plan_id, "date": milestone.due_date.isoformat(),
                    "milestones": [milestone.id]}
         # Due long ago and never expiring: the worker sends it whatever the clock says.
+        # Queued just now, so the retention job the worker also runs keeps the sent row.
         outbox.queue(db.session, user_id=user_id, kind="due", dedupe_key="due:worker-test",
-                     due_at=EPOCH, now=EPOCH, payload=payload)
+                     due_at=EPOCH, now=utcnow(), payload=payload)
         db.session.commit()
     mail_dir = tmp_path / "worker-mail"
     env = {**os.environ, "TRACKER_DATABASE_URL": database_url,
