@@ -36,7 +36,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.from_prefixed_env("TRACKER")
     else:
         app.config.from_mapping(test_config)
-    app.config.setdefault("SECRET_KEY", _instance_secret(app))
+    if not app.config.get("SECRET_KEY"):  # Flask's default is None, not missing
+        app.config["SECRET_KEY"] = _instance_secret(app)
     app.config["SQLALCHEMY_ENGINES"] = {"default": app.config["DATABASE_URL"]}
 
     from . import account, auth, calendar, catalog, db, decide, health, plan, reminders, settings
