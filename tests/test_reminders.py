@@ -337,6 +337,7 @@ def test_weekly_progress_email(app: Flask, smtp_server: Any, learner: Any) -> No
     for body in (text, html):
         assert "5 of 33" in body and "15%" in body
         assert "Done in the last 7 days (1)" in body  # position 5, done on the 16th
+        assert "done Saturday 16 January 2027" in body  # the day it was done, not its due date
         assert "Overdue (1)" in body
         assert "Due in the next 7 days (" in body
         assert "https://tracker.example/dashboard" in body
