@@ -388,3 +388,15 @@ def test_decision_problems_are_listed_once_in_a_stable_order(tmp_path: Path) -> 
         f"{points}.rust: must be a whole number from 0 to 3",
         f"{path}: questions[5].kind: is required",
     ]
+
+
+def test_check_files_lists_every_problem_at_once(tmp_path: Path) -> None:
+    # A top-level field was checked only when nothing else was wrong, so fixing one
+    # problem used to reveal the next.
+    text = ROADMAP.replace('title = "', 'colour = "blue"\ntitle = "', 1)
+    top_title = text.index('title = "')
+    text = text[:top_title] + 'title = ""' + text[text.index("\n", top_title):]
+    path = write(tmp_path / "py.toml", text)
+    problems = check_files([path])
+    assert f"{path}: colour: unknown key" in problems
+    assert f"{path}: title: must be a non-empty string" in problems

@@ -278,18 +278,10 @@ def parse_roadmap(data: dict[str, Any], name: str) -> tuple[Roadmap | None, list
     phase_days_sum = sum(p.days for p in phases)
     if total_days and phases and phase_days_sum != total_days:
         c.fail("days", f"is {total_days} but the phases add up to {phase_days_sum}")
+    texts = {key: c.text(data, "", key) for key in ("title", "language", "summary", "outcome")}
     if c.problems:
         return None, c.problems
-    roadmap = Roadmap(
-        id=roadmap_id,
-        title=c.text(data, "", "title"),
-        language=c.text(data, "", "language"),
-        summary=c.text(data, "", "summary"),
-        outcome=c.text(data, "", "outcome"),
-        days=total_days,
-        phases=tuple(phases),
-    )
-    return roadmap, c.problems
+    return Roadmap(id=roadmap_id, days=total_days, phases=tuple(phases), **texts), c.problems
 
 
 def parse_decision(
@@ -367,15 +359,11 @@ def parse_decision(
         )
     if "questions" in data and not questions:
         c.fail("questions", "needs at least one question")
+    title, intro = c.text(data, "", "title"), c.text(data, "", "intro")
+    both_margin = c.integer(data, "", "both_margin", 0, 10)
     if c.problems:
         return None, c.problems
-    flow = DecisionFlow(
-        title=c.text(data, "", "title"),
-        intro=c.text(data, "", "intro"),
-        both_margin=c.integer(data, "", "both_margin", 0, 10),
-        questions=tuple(questions),
-        outcomes=outcomes,
-    )
+    flow = DecisionFlow(title, intro, both_margin, tuple(questions), outcomes)
     return flow, c.problems
 
 
