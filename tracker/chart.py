@@ -43,19 +43,6 @@ def _step_path(points: Sequence[tuple[float, float]]) -> str:
     return "".join(parts)
 
 
-def _steps(points: Sequence[Point], column: int) -> list[tuple[date, int]]:
-    """Return (day, count) where the count in ``column`` changes, plus the first and last day."""
-    out: list[tuple[date, int]] = []
-    last = None
-    for point in points:
-        if point[column] != last:
-            last = point[column]
-            out.append((point[0], last))  # type: ignore[arg-type]
-    if points and out[-1][0] != points[-1][0]:
-        out.append((points[-1][0], points[-1][column]))  # type: ignore[arg-type]
-    return out
-
-
 def _table(points: Sequence[Point], today: date) -> str:
     """Return the chart's numbers week by week (and today) as a table: its text alternative."""
     start, end = points[0][0], points[-1][0]
@@ -130,12 +117,10 @@ def render_burn_up(
             svg.append(_text(x(label_at), HEIGHT - 8, f"{label_at:%b}"))
         month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
 
-    # Only the days a count changes (and the last day) shape a staircase: scale just those.
-    planned_line = _step_path([(x(day), y(planned)) for day, planned in _steps(points, 1)])
+    planned_line = _step_path([(x(day), y(planned)) for day, planned, _ in points])
     svg.append(f'<path class="planned" d="{planned_line}" fill="none" stroke="{PLANNED}"'
                ' stroke-width="1.5"/>')
-    actual = [p for p in points if p[2] is not None]
-    done_xy = [(x(day), y(done)) for day, done in _steps(actual, 2)]
+    done_xy = [(x(day), y(done)) for day, _, done in points if done is not None]
     if done_xy:
         line = _step_path(done_xy)
         area = f"{line}V{y(0):.1f}H{done_xy[0][0]:.1f}Z"

@@ -59,13 +59,10 @@ def current_plan(user: User) -> Plan | None:
     return next((p for p in reversed(user.plans) if p.archived_at is None), None)
 
 
-def done_dates(
-    plan: Plan, user: User, milestones: Sequence[Milestone] | None = None
-) -> list[date | None]:
+def done_dates(plan: Plan, user: User) -> list[date | None]:
     """Return each milestone's completion day in the learner's zone (None while open)."""
     zone = user.zone
-    return [m.done_at.astimezone(zone).date() if m.done_at else None
-            for m in (plan.milestones if milestones is None else milestones)]
+    return [m.done_at.astimezone(zone).date() if m.done_at else None for m in plan.milestones]
 
 
 def set_done(
@@ -181,25 +178,15 @@ class Summary:
         return next((r for r in self.rows if not r.done_on and r.state.due_date > self.today), None)
 
 
-def summarize(
-    plan: Plan, user: User, catalog: Catalog, today: date,
-    milestones: Sequence[Milestone] | None = None,
-) -> Summary:
-    """Join a plan's state with roadmap text and work out its pace at ``today``.
-
-    ``milestones`` may be read-only rows with the same attributes, in plan order, instead of
-    ``plan.milestones``.
-    """
-    if milestones is None:
-        milestones = plan.milestones
-    done_on = done_dates(plan, user, milestones)
-    step = catalog.milestone
-    rows = [Row(m, step(m.step_id), d) for m, d in zip(milestones, done_on, strict=True)]
+def summarize(plan: Plan, user: User, catalog: Catalog, today: date) -> Summary:
+    """Join a plan's state with roadmap text and work out its pace at ``today``."""
+    done_on = done_dates(plan, user)
+    rows = [Row(m, catalog.milestone(m.step_id), d) for m, d in zip(plan.milestones, done_on, strict=True)]
     phases: list[PhaseRow] = []
     for phase_id, group in groupby(rows, key=lambda r: r.state.phase_id):
         roadmap_id, _, slug = phase_id.partition("/")
         roadmap = catalog.roadmaps[roadmap_id]
         phase = next((p for p in roadmap.phases if p.id == slug), None)
         phases.append(PhaseRow(roadmap, phase, list(group)))
-    pace = scheduling.pace([m.due_date for m in milestones], done_on, today, plan.weekdays)
+    pace = scheduling.pace([m.due_date for m in plan.milestones], done_on, today, plan.weekdays)
     return Summary(plan, today, pace, rows, phases)
