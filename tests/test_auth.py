@@ -59,8 +59,10 @@ def test_login_does_not_say_which_part_was_wrong(auth, make_user):
 def test_login_redirects_only_to_local_paths(client, make_user):
     make_user()
     data = {"email": "learner@example.com", "password": "correct horse battery"}
-    response = client.submit("/login?next=https://evil.example/", data)
-    assert response.location.endswith("/dashboard")
+    for target in ("https://evil.example/", "//evil.example/", "/\\evil.example/"):
+        response = client.submit(f"/login?next={target}", data)
+        assert response.location.endswith("/dashboard"), target
+        client.submit("/logout")
     client.submit("/logout")
     response = client.submit("/login?next=/decide", data)
     assert response.location.endswith("/decide")

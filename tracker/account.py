@@ -38,6 +38,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length
 from . import mail, outbox
 from .auth import MIN_PASSWORD, find_user, limiter
 from .db import db
+from .forms import local_target
 from .models import Notification, User, utcnow
 
 bp = Blueprint("account", __name__)
@@ -226,14 +227,7 @@ def resend_verification() -> ResponseReturnValue:
             db.session.commit()
             deliver_after_response(key)
             flash(f"We sent a new confirmation link to {current_user.email}.")
-    return redirect(_local_next())
-
-
-def _local_next() -> str:
-    target = request.form.get("next", "")
-    if target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("plan.dashboard")
+    return redirect(local_target(request.form.get("next")))
 
 
 # Password reset -----------------------------------------------------------------------

@@ -15,6 +15,7 @@ from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Email, Length
 
 from .db import db
+from .forms import local_target
 from .models import User, utcnow
 
 bp = Blueprint("auth", __name__)
@@ -98,11 +99,7 @@ def login() -> ResponseReturnValue:
         if check_password_hash(user.password_hash if user else _DUMMY_HASH, form.password.data) and user:
             session.clear()  # a fresh session on login: no fixation
             login_user(user)
-            target = request.args.get("next", "")
-            # Only local paths: an absolute URL here would be an open redirect.
-            if not target.startswith("/") or target.startswith("//"):
-                target = url_for("plan.dashboard")
-            return redirect(target)
+            return redirect(local_target(request.args.get("next")))
         form.password.errors.append("Email or password is incorrect.")
     return render_template("auth/login.html", form=form), 400 if form.errors else 200
 

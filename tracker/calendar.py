@@ -27,7 +27,6 @@ from flask import (
     has_app_context,
     redirect,
     request,
-    url_for,
 )
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
@@ -37,6 +36,7 @@ from wtforms import BooleanField
 from . import feeds
 from .db import db
 from .feeds import FEED_HEADERS, Feed, load_user, user_feed
+from .forms import ActionForm, local_target
 from .models import User, utcnow
 
 bp = Blueprint("calendar", __name__)
@@ -131,20 +131,8 @@ def download() -> ResponseReturnValue:
 
 # -- settings ----------------------------------------------------------------------------
 
-class ActionForm(FlaskForm):
-    """A button that changes something: only the CSRF token."""
-
-
 class AlarmForm(FlaskForm):
     feed_alarm = BooleanField("Add an alarm to each calendar event at my reminder time")
-
-
-def _back() -> str:
-    # Back to the page the form was on, never off-site.
-    target = request.form.get("next", "")
-    if target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("plan.dashboard")
 
 
 @bp.post("/calendar/rotate")
@@ -157,7 +145,7 @@ def rotate() -> ResponseReturnValue:
         db.session.commit()
         flash("New calendar address made. The old one no longer works: subscribe again "
               "with the new one." if had else "Calendar address made.")
-    return redirect(_back())
+    return redirect(local_target(request.form.get("next")))
 
 
 @bp.post("/calendar/alarm")
@@ -172,7 +160,7 @@ def alarm() -> ResponseReturnValue:
             db.session.commit()
         flash("Calendar alarms are on: your calendar app shows them after its next refresh."
               if form.feed_alarm.data else "Calendar alarms are off.")
-    return redirect(_back())
+    return redirect(local_target(request.form.get("next")))
 
 
 def calendar_feed() -> dict[str, Any]:
