@@ -90,3 +90,19 @@ def test_login_is_rate_limited(client, make_user):
     ]
     assert codes[:10] == [400] * 10
     assert codes[10:] == [429, 429]
+
+
+def test_signup_racing_another_signup_answers_like_a_taken_address(app, client, make_user, monkeypatch):
+    from tracker import auth
+    from tracker.models import Notification
+
+    make_user("racer@example.com")
+    real_find_user = auth.find_user
+    calls = iter([None])  # the first look misses the account another request just created
+    monkeypatch.setattr(auth, "find_user", lambda email: next(calls, real_find_user(email)))
+    response = client.submit("/signup", {"email": "racer@example.com", "password": "a long enough password"})
+    assert response.status_code == 200 and "Check your inbox" in response.get_data(as_text=True)
+    with app.app_context():
+        kinds = db.session.scalars(select(Notification.kind)).all()
+        assert db.session.scalars(select(User)).all()[0].email == "racer@example.com"
+        assert len(kinds) == 1 and kinds[0] != "verify"

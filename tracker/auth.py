@@ -10,6 +10,7 @@ from flask_login import LoginManager, current_user, login_required, login_user, 
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Email, Length
@@ -73,17 +74,22 @@ def signup() -> ResponseReturnValue:
 
     email = form.email.data.strip().lower()
     now = utcnow()
-    user = find_user(email)
-    if user is None:
-        user = User(email=email, password_hash=generate_password_hash(form.password.data))
-        db.session.add(user)
-        key = account.queue_verification(user, now)
-    else:
-        # Hash anyway so a taken address answers as slowly as a new one; its owner gets a
-        # note instead of a confirmation link, so the page itself reveals nothing.
-        generate_password_hash(form.password.data)
-        key = account.queue_account_exists(user, now)
-    db.session.commit()
+    password_hash = generate_password_hash(form.password.data)
+    existing = find_user(email)
+    if existing is None:
+        try:
+            user = User(email=email, password_hash=password_hash)
+            db.session.add(user)
+            key = account.queue_verification(user, now)
+            db.session.commit()
+        except IntegrityError:  # the same address signed up a moment ago, in another request
+            db.session.rollback()
+            existing = find_user(email)
+    if existing is not None:
+        # The password was hashed anyway, so a taken address answers as slowly as a new
+        # one; its owner gets a note instead of a confirmation link: the page reveals nothing.
+        key = account.queue_account_exists(existing, now)
+        db.session.commit()
     account.deliver_after_response(key)
     return render_template("auth/check_inbox.html", email=email, form=LoginForm(email=email))
 
