@@ -48,10 +48,10 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def pg_schema() -> Iterator[str]:
-    """Create a private schema on the PostgreSQL server for this run, migrated to head."""
-    schema = f"test_{uuid.uuid4().hex[:12]}"
+@contextmanager
+def private_schema(prefix: str) -> Iterator[str]:
+    """Create an empty schema on the PostgreSQL test server and drop it afterwards."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(PG_URL)
     try:
         with admin.begin() as conn:
@@ -59,14 +59,23 @@ def pg_schema() -> Iterator[str]:
     except sa.exc.OperationalError as e:
         admin.dispose()
         missing(f"PostgreSQL is not reachable at {PG_URL}: {e.orig}")
-    url = pg_url(schema)
-    engine = sa.create_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    yield url
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    try:
+        yield schema
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_schema() -> Iterator[str]:
+    """Create a private schema on the PostgreSQL server for this run, migrated to head."""
+    with private_schema("test") as schema:
+        url = pg_url(schema)
+        engine = sa.create_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        yield url
 
 
 def pg_url(schema: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -10,7 +9,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from conftest import PG_URL, missing, pg_url
+from conftest import pg_url, private_schema
 
 from tracker import models  # noqa: F401  (registers every table)
 from tracker.db import Model, alembic_config, db, upgrade
@@ -24,20 +23,10 @@ def empty_engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[sa.Engine
         yield engine
         engine.dispose()
         return
-    schema = f"test_empty_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(PG_URL)
-    try:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    except sa.exc.OperationalError as e:
-        admin.dispose()
-        missing(f"PostgreSQL is not reachable at {PG_URL}: {e.orig}")
-    engine = sa.create_engine(pg_url(schema))
-    yield engine
-    engine.dispose()
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with private_schema("test_empty") as schema:
+        engine = sa.create_engine(pg_url(schema))
+        yield engine
+        engine.dispose()
 
 
 def drift(engine: sa.Engine, metadata: sa.MetaData = Model.metadata) -> list:
