@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
 
+HOST = "127.0.0.1"
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 sys.path.insert(0, str(ROOT))  # run as `python bench/x.py` from anywhere
@@ -69,3 +75,32 @@ def check_schema(url: str) -> None:
 
 def learner_email(i: int) -> str:
     return f"learner{i:05d}@bench.example"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def gunicorn(target: str, env: dict[str, str], workers: int, chdir: Path = ROOT) -> Iterator[int]:
+    """Run gunicorn on a free port until the block ends; yield the port."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"{HOST}:{port}",
+           "--chdir", str(chdir), "--log-level", "warning", target]
+    proc = subprocess.Popen(cmd, env={**os.environ, **env}, cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 60  # several workers importing the app on a busy machine
+        while True:
+            try:
+                socket.create_connection((HOST, port), timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"gunicorn {target} did not start") from None
+                time.sleep(0.1)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

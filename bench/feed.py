@@ -25,20 +25,20 @@ import multiprocessing
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as `python bench/feed.py` from anywhere
+sys.path.insert(0, str(ROOT / "bench"))
+
+from common import gunicorn  # noqa: E402
 
 HOST = "127.0.0.1"
 SECRET = "bench-secret-key"
@@ -77,35 +77,6 @@ def seed(db_url: str) -> str:
         assert token is not None
         db.engine.dispose()
     return f"/calendar/{token}.ics"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def gunicorn(target: str, env: dict[str, str], workers: int, chdir: Path = ROOT) -> Iterator[int]:
-    """Run gunicorn on a free port until the block ends; yield the port."""
-    port = free_port()
-    cmd = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"{HOST}:{port}",
-           "--chdir", str(chdir), "--log-level", "warning", target]
-    proc = subprocess.Popen(cmd, env={**os.environ, **env}, cwd=ROOT)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection((HOST, port), timeout=1).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"gunicorn {target} did not start") from None
-                time.sleep(0.1)
-        yield port
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def fetch(port: int, path: str, headers: dict[str, str] | None = None) -> http.client.HTTPResponse:

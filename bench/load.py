@@ -23,10 +23,8 @@ import json
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -36,7 +34,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
-from common import BASE_URL, OUT, ROOT, SECRET_KEY, check_schema, url_for
+from common import BASE_URL, OUT, ROOT, SECRET_KEY, check_schema, gunicorn, url_for
 
 HOST = "127.0.0.1"
 AGENT = "tracker-bench"  # the session's log-in identifier includes the user agent
@@ -94,54 +92,12 @@ def prepare(url: str, connections: int) -> list[Learner]:
     return learners
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
-def gunicorn(url: str, workers: int) -> Iterator[int]:
+def serve(url: str, workers: int) -> Iterator[int]:
     """Serve bench/load_app.py with gunicorn until the block ends; yield the port."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "TRACKER_DATABASE_URL": url,
-        "TRACKER_SECRET_KEY": SECRET_KEY,
-        "TRACKER_BASE_URL": BASE_URL,
-    }
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--workers",
-            str(workers),
-            "--bind",
-            f"{HOST}:{port}",
-            "--chdir",
-            str(ROOT / "bench"),
-            "--log-level",
-            "warning",
-            "load_app:app",
-        ],
-        env=env,
-        cwd=ROOT,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection((HOST, port), timeout=1).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("gunicorn did not start") from None
-                time.sleep(0.2)
+    env = {"TRACKER_DATABASE_URL": url, "TRACKER_SECRET_KEY": SECRET_KEY, "TRACKER_BASE_URL": BASE_URL}
+    with gunicorn("load_app:app", env, workers, chdir=ROOT / "bench") as port:
         yield port
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def call(
@@ -281,7 +237,7 @@ def run(engine: str, args: argparse.Namespace) -> dict[str, dict[str, float]]:
     url = url_for(engine)
     learners = prepare(url, args.connections)
     rounds: list[dict[str, dict[str, float]]] = []
-    with gunicorn(url, args.workers) as port, tempfile.TemporaryDirectory() as tmp:
+    with serve(url, args.workers) as port, tempfile.TemporaryDirectory() as tmp:
         check(port, learners)
         for _ in range(args.rounds):
             row = {case: wrk(port, case, learners, args.seconds, Path(tmp)) for case in CASES}
