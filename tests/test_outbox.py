@@ -3,7 +3,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
 from typing import Any
 
 import pytest
@@ -17,7 +16,7 @@ from tracker.models import Notification, User
 NOW = datetime(2027, 1, 4, 8, 0, tzinfo=UTC)
 
 
-def _compose(n: Notification, user: User) -> EmailMessage | None:
+def _compose(n: Notification, user: User) -> mail.Email | None:
     if n.payload.get("gone"):
         return None
     return mail.compose(

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 from typing import Any
 
 from flask import (
@@ -174,7 +173,7 @@ def deliver_after_response(dedupe_key: str | None) -> None:
         return response
 
 
-def compose_verification(notification: Notification, user: User) -> EmailMessage | None:
+def compose_verification(notification: Notification, user: User) -> mail.Email | None:
     """Compose the confirmation email; the token is made now, so its 3 days start at sending."""
     if user.is_verified:
         return None  # confirmed meanwhile: nothing to send
@@ -185,7 +184,7 @@ def compose_verification(notification: Notification, user: User) -> EmailMessage
                                  "days": VERIFY_MAX_AGE.days})
 
 
-def compose_account_exists(notification: Notification, user: User) -> EmailMessage | None:
+def compose_account_exists(notification: Notification, user: User) -> mail.Email | None:
     """Compose the note to an existing account that someone tried to sign up again."""
     return mail.compose(to=user.email, subject="You already have a Roadmap Tracker account",
                         template="account_exists",
@@ -256,7 +255,7 @@ def queue_reset(user: User, now: datetime) -> str | None:
     return _queue(user, "reset", f"reset:{user.id}:{now:%Y-%m-%dT%H:%M}", now)
 
 
-def compose_reset(notification: Notification, user: User) -> EmailMessage | None:
+def compose_reset(notification: Notification, user: User) -> mail.Email | None:
     """Compose the reset email; the token is made at sending, never stored."""
     link = _absolute(url_for_path("account.reset", token=reset_token(user, utcnow())))
     return mail.compose(to=user.email, subject="Reset your Roadmap Tracker password",

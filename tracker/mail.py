@@ -8,18 +8,18 @@ per message; the default, under ``instance/mail``) or ``console:``.
 from __future__ import annotations
 
 import binascii
-import email.headerregistry
 import email.policy
 import hashlib
 import smtplib
 import ssl
 import sys
 import uuid
-from contextlib import contextmanager
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, getaddresses, make_msgid
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -30,7 +30,84 @@ from .models import utcnow
 
 
 class Transport(Protocol):
-    def send(self, message: EmailMessage) -> None: ...
+    def send(self, message: Email) -> None: ...
+
+
+@dataclass(frozen=True)
+class Email:
+    """A composed message: text and HTML alternatives, written out by ``as_bytes``."""
+
+    sender: str  # the From header, "Name <address>"
+    to: str
+    subject: str
+    text: str
+    html: str
+    message_id: str
+    date: datetime
+    unsubscribe_url: str | None = None
+
+    @property
+    def international(self) -> bool:
+        """Say whether an address is not ASCII, so sending needs SMTPUTF8."""
+        return not (self.sender.isascii() and self.to.isascii())
+
+    def as_bytes(self) -> bytes:
+        """Return the message as it goes over SMTP (CRLF line ends).
+
+        Written directly rather than through ``EmailMessage``: the standard library's header
+        objects and generator were most of the cost of sending (bench/weekly.py). The
+        headers that need it are still encoded and folded by the standard library.
+        """
+        utf8 = self.international
+        boundary = f"==============={uuid.uuid4().hex}=="
+        lines = [
+            _header("Subject", self.subject, utf8),
+            _header("From", self.sender, utf8),
+            _header("To", self.to, utf8),
+            f"Date: {format_datetime(self.date)}",
+            f"Message-ID: {self.message_id}",
+            "Auto-Submitted: auto-generated",
+        ]
+        if self.unsubscribe_url:
+            # One plain <https://…> token (RFC 8058): never folded into encoded words.
+            lines += [f"List-Unsubscribe: <{self.unsubscribe_url}>",
+                      "List-Unsubscribe-Post: List-Unsubscribe=One-Click"]
+        lines += ["MIME-Version: 1.0", "Content-Type: multipart/alternative;",
+                  f' boundary="{boundary}"', ""]
+        for body, subtype in ((self.text, "plain"), (self.html, "html")):
+            lines += [f"--{boundary}", f'Content-Type: text/{subtype}; charset="utf-8"',
+                      *_encoded(body)]
+        lines += [f"--{boundary}--", ""]
+        return "\r\n".join(lines).encode()
+
+
+def _encoded(body: str) -> list[str]:
+    """Return a text part's transfer-encoding header, blank line and lines.
+
+    7bit when the text is short-lined ASCII, else quoted-printable.
+    """
+    lines = body.splitlines()
+    if body.isascii() and all(len(line) <= 78 for line in lines):
+        return ["Content-Transfer-Encoding: 7bit", "", *lines]
+    encoded = binascii.b2a_qp(body.encode(), istext=True).decode("ascii")
+    return ["Content-Transfer-Encoding: quoted-printable", "", *encoded.splitlines()]
+
+
+SMTP = email.policy.SMTP
+SMTPUTF8 = email.policy.SMTPUTF8
+
+
+def _header(name: str, value: str, utf8: bool) -> str:
+    """Return ``name: value``, encoded and folded when it is not short plain ASCII."""
+    if value.isascii() and len(name) + len(value) <= 76 and "\r" not in value and "\n" not in value:
+        return f"{name}: {value}"
+    return _folded(name, value, utf8)
+
+
+@lru_cache(maxsize=1024)  # subjects repeat across learners: "Week 3 of 13 · 5/33 done · …"
+def _folded(name: str, value: str, utf8: bool) -> str:
+    policy = SMTPUTF8 if utf8 else SMTP
+    return policy.header_factory(name, value).fold(policy=policy).rstrip("\r\n")
 
 
 def new_message_id() -> str:
@@ -47,7 +124,7 @@ def compose(
     unsubscribe_url: str | None = None,
     message_id: str | None = None,
     date: datetime | None = None,
-) -> EmailMessage:
+) -> Email:
     """Render ``email/<template>.txt`` and ``.html`` into a text + HTML message.
 
     Reminder and weekly mail pass ``unsubscribe_url``: it becomes RFC 8058 one-click
@@ -55,73 +132,18 @@ def compose(
     A retried send passes the same ``message_id`` so mail clients fold a duplicate.
     """
     config = current_app.config
-    ctx = {**context, "base_url": config["BASE_URL"].rstrip("/"), "unsubscribe_url": unsubscribe_url}
-    message = EmailMessage(policy=POLICY)
-    message["Subject"] = subject
-    message["From"] = config["MAIL_FROM"]
-    message["To"] = to
-    _set_plain(message, "Date", format_datetime(date or utcnow()))
-    _set_plain(message, "Message-ID", message_id or new_message_id())
-    _set_plain(message, "Auto-Submitted", "auto-generated")
-    if unsubscribe_url:
-        _set_plain(message, "List-Unsubscribe", f"<{unsubscribe_url}>")
-        _set_plain(message, "List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
-    text = render_template(f"email/{template}.txt", **ctx)
-    html = render_template(f"email/{template}.html", **ctx)
-    # What set_content + add_alternative build, parsing only the headers that are read
-    # back when the message is written (Content-Type, several times per part).
-    boundary = f"==============={uuid.uuid4().hex}=="
-    message.set_raw("MIME-Version", "1.0")
-    message["Content-Type"] = f'multipart/alternative; boundary="{boundary}"'
-    message.set_payload([_text_part(text, "plain"), _text_part(html, "html")])
-    return message
-
-
-def _text_part(body: str, subtype: str) -> EmailMessage:
-    """Return a UTF-8 text part: 7bit when it is short-lined ASCII, else quoted-printable."""
-    part = EmailMessage(policy=POLICY)
-    part["Content-Type"] = f'text/{subtype}; charset="utf-8"'
-    lines = body.splitlines()
-    if body.isascii() and all(len(line) <= 78 for line in lines):
-        part.set_raw("Content-Transfer-Encoding", "7bit")
-        part.set_payload("\n".join(lines) + "\n")
-    else:
-        part.set_raw("Content-Transfer-Encoding", "quoted-printable")
-        part.set_payload(binascii.b2a_qp(body.encode(), istext=True).decode("ascii"))
-    return part
-
-
-class _HeaderClasses(email.headerregistry.HeaderRegistry):
-    """The standard header registry, building each header class once instead of per header.
-
-    ``HeaderRegistry.__getitem__`` calls ``type()`` for every header set or read, which
-    was the largest single cost of writing a message (bench/weekly.py).
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._classes: dict[str, type] = {}
-
-    def __getitem__(self, name: str) -> type:
-        key = name.lower()
-        if key not in self._classes:
-            self._classes[key] = super().__getitem__(name)
-        return self._classes[key]
-
-
-# Headers stored raw are written as they are: a long List-Unsubscribe URL must stay one
-# plain token (refolding would turn it into RFC 2047 encoded words no client reads).
-POLICY = email.policy.default.clone(refold_source="none", header_factory=_HeaderClasses())
-
-
-def _set_plain(message: EmailMessage, name: str, value: str) -> None:
-    # Parsing a header into the policy's objects, and refolding it when the message is
-    # written, is most of the cost of building a message (bench/weekly.py): plain ASCII
-    # needs neither, so it is stored as is (RFC 5322 allows lines up to 998 characters).
-    if value.isascii() and "\n" not in value and "\r" not in value and len(name) + len(value) < 996:
-        message.set_raw(name, value)
-    else:
-        message[name] = value
+    base_url = config["BASE_URL"].rstrip("/")
+    ctx = {**context, "base_url": base_url, "unsubscribe_url": unsubscribe_url}
+    return Email(
+        sender=config["MAIL_FROM"],
+        to=to,
+        subject=subject,
+        text=render_template(f"email/{template}.txt", **ctx),
+        html=render_template(f"email/{template}.html", **ctx),
+        message_id=message_id or new_message_id(),
+        date=date or utcnow(),
+        unsubscribe_url=unsubscribe_url,
+    )
 
 
 class SMTPTransport:
@@ -150,11 +172,12 @@ class SMTPTransport:
         if self.username:
             self.smtp.login(self.username, self.password or "")
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Email) -> None:
         if self.smtp is None:
             self.open()
         assert self.smtp is not None
-        self.smtp.send_message(message)
+        options = ["SMTPUTF8", "BODY=8BITMIME"] if message.international else []
+        self.smtp.sendmail(_address(message.sender), [message.to], message.as_bytes(), options)
 
     def close(self) -> None:
         if self.smtp is not None:
@@ -165,15 +188,21 @@ class SMTPTransport:
             self.smtp = None
 
 
+@lru_cache(maxsize=16)
+def _address(header: str) -> str:
+    """Return the address of a From header, for the envelope."""
+    return getaddresses([header])[0][1]
+
+
 class FileTransport:
     """Write each message as an .eml file: a local mailbox for development."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Email) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        digest = hashlib.sha256(str(message["Message-ID"]).encode()).hexdigest()[:16]
+        digest = hashlib.sha256(message.message_id.encode()).hexdigest()[:16]
         name = f"{utcnow():%Y%m%dT%H%M%S}-{digest}.eml"
         tmp = self.directory / f".{name}.tmp"
         tmp.write_bytes(message.as_bytes())
@@ -186,8 +215,9 @@ class FileTransport:
 class ConsoleTransport:
     """Print each message to standard output."""
 
-    def send(self, message: EmailMessage) -> None:
-        sys.stdout.write(message.as_string() + "\n" + "-" * 72 + "\n")
+    def send(self, message: Email) -> None:
+        text = message.as_bytes().decode().replace("\r\n", "\n")
+        sys.stdout.write(text + "-" * 72 + "\n")
         sys.stdout.flush()
 
     def close(self) -> None:
@@ -205,7 +235,8 @@ def transport_for(url: str | None) -> SMTPTransport | FileTransport | ConsoleTra
         return FileTransport(Path(unquote(urlsplit(url).path)))
     if scheme == "console":
         return ConsoleTransport()
-    raise ValueError(f"TRACKER_MAIL_URL: unknown scheme {scheme!r} (use smtp, smtps, file, console)")
+    raise ValueError(
+        f"TRACKER_MAIL_URL: unknown scheme {scheme!r} (use smtp, smtps, file, console)")
 
 
 @contextmanager

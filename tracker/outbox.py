@@ -14,9 +14,8 @@ from __future__ import annotations
 import smtplib
 import threading
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -35,7 +34,7 @@ MAX_ATTEMPTS = len(BACKOFF_MINUTES) + 1
 LEASE = timedelta(minutes=10)
 BATCH = 50
 
-Composer = Callable[[Notification, User], EmailMessage | None]
+Composer = Callable[[Notification, User], mail.Email | None]
 _composers: dict[str, Composer] = {}
 
 
@@ -205,21 +204,18 @@ def _failure(
         _finish(notification_id, status="pending", last_error=error, next_attempt_at=now + wait)
 
 
-def _compose(n: Notification, user: User) -> EmailMessage | None:
+def _compose(n: Notification, user: User) -> mail.Email | None:
     composer = _composers.get(n.kind)
     if composer is None:
         raise LookupError(f"no composer registered for kind {n.kind!r}")
     message = composer(n, user)
     # The outbox owns the Message-ID: the one stored before the first attempt.
-    if message is not None and next(
-        (str(v) for k, v in message.raw_items() if k.lower() == "message-id"), None
-    ) != n.message_id:
-        del message["Message-ID"]
-        message["Message-ID"] = n.message_id
+    if message is not None and message.message_id != n.message_id:
+        message = replace(message, message_id=n.message_id)
     return message
 
 
-def _prepare(ids: list[int], now: datetime, counts: Counts) -> list[tuple[int, int, EmailMessage]]:
+def _prepare(ids: list[int], now: datetime, counts: Counts) -> list[tuple[int, int, mail.Email]]:
     """Compose a claimed batch in one short transaction; return (id, attempts, message)s.
 
     Sending happens after the commit, with no lock held (on SQLite a transaction holds the
@@ -235,7 +231,7 @@ def _prepare(ids: list[int], now: datetime, counts: Counts) -> list[tuple[int, i
     # while composing so the identity map holds on to them.
     plan_ids = {n.payload.get("plan_id") for n in notifications} - {None}
     plans = db.session.scalars(select(Plan).where(Plan.id.in_(plan_ids))).all() if plan_ids else []
-    outgoing: list[tuple[int, int, EmailMessage]] = []
+    outgoing: list[tuple[int, int, mail.Email]] = []
     failures: list[tuple[int, int, str]] = []
     for n in notifications:
         if n.expires_at is not None and n.expires_at <= now:

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from email.message import EmailMessage
 from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -318,7 +317,7 @@ def _items(milestones: Iterable[tuple[int, str, date]]) -> list[dict[str, Any]]:
 
 def _reminder(
     n: Notification, user: User, *, stream: str, subject: str, template: str
-) -> EmailMessage | None:
+) -> mail.Email | None:
     plan = _current_plan(n, user)
     if plan is None or not user.is_verified:
         return None
@@ -344,14 +343,14 @@ def _reminder(
     )
 
 
-def compose_due(n: Notification, user: User) -> EmailMessage | None:
+def compose_due(n: Notification, user: User) -> mail.Email | None:
     """Build the due-day reminder: every open milestone due that day in one email."""
     if not user.due_reminders:
         return None
     return _reminder(n, user, stream="due", subject="Due today: {what}", template="due")
 
 
-def compose_nudge(n: Notification, user: User) -> EmailMessage | None:
+def compose_nudge(n: Notification, user: User) -> mail.Email | None:
     """Build the overdue nudge for milestones still open some days after their due date."""
     if user.nudge_days <= 0:
         return None
@@ -359,7 +358,7 @@ def compose_nudge(n: Notification, user: User) -> EmailMessage | None:
                      template="nudge")
 
 
-def compose_weekly(n: Notification, user: User) -> EmailMessage | None:
+def compose_weekly(n: Notification, user: User) -> mail.Email | None:
     """Build the weekly progress email from the numbers the sweep worked out."""
     if not user.weekly_enabled or not user.is_verified or _current_plan(n, user) is None:
         return None
