@@ -145,8 +145,9 @@ def pace(
     else:
         open_dues = [due for due, d in pairs if d is None]
         if open_dues[0] < today:
-            # Behind: at the plan's own spacing, the rest finishes as a re-plan would.
-            projected = shift(open_dues, open_dues[0], today, study_days)[-1]
+            # Behind: at the plan's own spacing, the rest finishes as a re-plan would (only
+            # the last date is needed, and shift moves each date on its own).
+            projected = shift(open_dues[-1:], open_dues[0], today, study_days)[0]
         else:
             projected = max(open_dues)
     return Pace(
