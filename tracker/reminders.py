@@ -13,7 +13,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
-from typing import Any
+from itertools import groupby
+from operator import itemgetter
+from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
@@ -225,14 +227,15 @@ def _batch_rows(learners: Sequence[_Learner], now: datetime) -> list[dict[str, A
 
     weekly = [lr for lr in learners if lr.weekly and lr.weekly[0] not in existing]
     if weekly:
-        milestones: dict[int, list[Any]] = {}
-        for m in db.session.execute(
-            select(Milestone.plan_id, Milestone.id, Milestone.step_id, Milestone.due_date,
-                   Milestone.done_at)
-            .where(Milestone.plan_id.in_([lr.plan_id for lr in weekly]))
-            .order_by(Milestone.plan_id, Milestone.position)
-        ):
-            milestones.setdefault(m.plan_id, []).append(m)
+        m = _milestones  # Core columns: plain tuples, none of the ORM's per-row work
+        milestones = {
+            plan_id: [row[1:] for row in plan_rows]
+            for plan_id, plan_rows in groupby(db.session.execute(
+                select(m.c.plan_id, m.c.id, m.c.step_id, m.c.due_date, m.c.done_at)
+                .where(m.c.plan_id.in_([lr.plan_id for lr in weekly]))
+                .order_by(m.c.plan_id, m.c.position)
+            ), key=itemgetter(0))
+        }
         for lr in weekly:
             assert lr.weekly is not None
             key, instant, day = lr.weekly
@@ -246,18 +249,38 @@ def _batch_rows(learners: Sequence[_Learner], now: datetime) -> list[dict[str, A
     return rows
 
 
-def weekly_numbers(learner: _Learner, milestones: Sequence[Any]) -> dict[str, Any] | None:
-    """Return what the weekly email says, as JSON; None for a plan that is finished."""
-    if not milestones or all(m.done_at is not None for m in milestones):
-        return None
-    today, zone = learner.today, learner.zone
-    done_on = [m.done_at.astimezone(zone).date() if m.done_at else None for m in milestones]
-    dues = [m.due_date for m in milestones]
-    pace = scheduling.pace(dues, done_on, today, [int(d) for d in learner.study_days])
+_milestones = cast(sa.Table, Milestone.__table__)
 
-    def listed(rows: list[tuple[Any, date]]) -> dict[str, Any]:
+
+def weekly_numbers(
+    learner: _Learner, milestones: Sequence[tuple[int, str, date, datetime | None]]
+) -> dict[str, Any] | None:
+    """Return what the weekly email says, as JSON; None for a plan that is finished.
+
+    ``milestones`` are (id, step id, due date, done at) in plan order.
+    """
+    today, zone = learner.today, learner.zone
+    done_on = [done_at.astimezone(zone).date() if done_at else None
+               for _, _, _, done_at in milestones]
+    if None not in done_on:  # finished, or no milestones at all
+        return None
+    dues = [due for _, _, due, _ in milestones]
+    pace = scheduling.pace(dues, done_on, today, [int(d) for d in learner.study_days])
+    # One pass sorts the milestones into the email's three sections.
+    week_ago, week_ahead = today - timedelta(days=7), today + timedelta(days=7)
+    done_recently, due_soon, overdue = [], [], []
+    for (m_id, step_id, due, _), done in zip(milestones, done_on, strict=True):
+        if done is not None:
+            if week_ago < done <= today:
+                done_recently.append((m_id, step_id, done))
+        elif due < today:
+            overdue.append((m_id, step_id, due))
+        elif due < week_ahead:
+            due_soon.append((m_id, step_id, due))
+
+    def listed(rows: list[tuple[int, str, date]]) -> dict[str, Any]:
         return {"count": len(rows),
-                "items": [[m.id, m.step_id, d.isoformat()] for m, d in rows[:LISTED]]}
+                "items": [[m_id, step_id, d.isoformat()] for m_id, step_id, d in rows[:LISTED]]}
 
     week = max(1, (today - learner.start_date).days // 7 + 1)
     weeks = (pace.planned_finish - learner.start_date).days // 7 + 1
@@ -273,12 +296,9 @@ def weekly_numbers(learner: _Learner, milestones: Sequence[Any]) -> dict[str, An
         "label": pace.label,
         "planned_finish": pace.planned_finish.isoformat(),
         "projected_finish": pace.projected_finish.isoformat(),
-        "done_recently": listed([(m, d) for m, d in zip(milestones, done_on, strict=True)
-                                 if d is not None and today - timedelta(days=7) < d <= today]),
-        "due_soon": listed([(m, m.due_date) for m, d in zip(milestones, done_on, strict=True)
-                            if d is None and today <= m.due_date < today + timedelta(days=7)]),
-        "overdue": listed([(m, m.due_date) for m, d in zip(milestones, done_on, strict=True)
-                           if d is None and m.due_date < today]),
+        "done_recently": listed(done_recently),
+        "due_soon": listed(due_soon),
+        "overdue": listed(overdue),
     }
 
 
