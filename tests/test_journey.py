@@ -207,3 +207,43 @@ def test_healthz(client):
     assert response.status_code == 200
     assert response.json["database"] == "ok"
     assert "scheduler" in response.json
+
+
+def test_dashboard_lists_one_month_at_a_time(app, client, auth, make_user, make_plan):
+    make_user()
+    plan_id = make_plan(make_user("months@example.com"), outcome="go-rust")
+    auth.login("months@example.com")
+    with app.app_context():
+        rows = db.session.execute(
+            select(Milestone.id, Milestone.phase_id).where(Milestone.plan_id == plan_id).order_by(Milestone.position)
+        ).all()
+    phases = list(dict.fromkeys(p for _, p in rows))
+    ids = {phase: [i for i, p in rows if p == phase] for phase in phases}
+
+    def listed(page: str) -> set[int]:
+        return {int(i) for i in re.findall(r'<li class="milestone[^"]*" id="m-(\d+)"', page)}
+
+    # By default the month being studied: the first with open work.
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert listed(page) == set(ids[phases[0]]) and len(phases) == 6
+    assert 'href="/dashboard?phase=4#phase-4"' in page  # every month is a link away
+
+    # Another month on request; ticking there comes back to it, and the count moves.
+    page = client.get("/dashboard?phase=4").get_data(as_text=True)
+    assert listed(page) == set(ids[phases[3]]) and 'rel="prev"' in page and 'rel="next"' in page
+    target = ids[phases[3]][0]
+    response = client.submit(f"/milestones/{target}/done", {"next": f"/dashboard?phase=4#m-{target}"})
+    assert response.status_code == 302 and response.location.endswith(f"/dashboard?phase=4#m-{target}")
+    page = client.get("/dashboard?phase=4").get_data(as_text=True)
+    assert "1 of 65 milestones done" in page and f'action="/milestones/{target}/undo"' in page
+
+    # A month number out of range or not a number shows the current month, not an error.
+    for bad in ("0", "7", "x", "-1"):
+        assert listed(client.get(f"/dashboard?phase={bad}").get_data(as_text=True)) == set(ids[phases[0]])
+
+    # Once the first month is all done, the dashboard opens on the second.
+    with app.app_context():
+        for m in db.session.scalars(select(Milestone).where(Milestone.id.in_(ids[phases[0]]))):
+            m.done_at = utcnow()
+        db.session.commit()
+    assert listed(client.get("/dashboard").get_data(as_text=True)) == set(ids[phases[1]])

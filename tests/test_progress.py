@@ -223,7 +223,7 @@ def test_done_dates_are_in_the_learner_zone(app: Flask, make_user: Any, make_pla
             plan = get_plan(plan_id)
             progress.set_done(plan.milestones[0], plan.user, note="", evidence_url="", now=done_at)
             db.session.commit()
-            assert progress.done_dates(plan, plan.user)[:2] == [expected, None]
+            assert progress.done_dates(plan.milestones, plan.user)[:2] == [expected, None]
 
 
 def test_replan_moves_only_open_milestones(app: Flask, make_user: Any, make_plan: Any) -> None:

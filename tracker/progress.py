@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 from datetime import date, datetime
 from itertools import groupby
 
@@ -59,10 +60,31 @@ def current_plan(user: User) -> Plan | None:
     return next((p for p in reversed(user.plans) if p.archived_at is None), None)
 
 
-def done_dates(plan: Plan, user: User) -> list[date | None]:
+class MilestoneState(Protocol):
+    """A milestone's stored state: a ``Milestone``, or a plain row of its columns."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def step_id(self) -> str: ...
+    @property
+    def phase_id(self) -> str: ...
+    @property
+    def position(self) -> int: ...
+    @property
+    def due_date(self) -> date: ...
+    @property
+    def done_at(self) -> datetime | None: ...
+    @property
+    def note(self) -> str: ...
+    @property
+    def evidence_url(self) -> str: ...
+
+
+def done_dates(milestones: Sequence[MilestoneState], user: User) -> list[date | None]:
     """Return each milestone's completion day in the learner's zone (None while open)."""
     zone = user.zone
-    return [m.done_at.astimezone(zone).date() if m.done_at else None for m in plan.milestones]
+    return [m.done_at.astimezone(zone).date() if m.done_at else None for m in milestones]
 
 
 def set_done(
@@ -131,17 +153,29 @@ def resume(plan: Plan, today: date, now: datetime) -> int:
     return _move(plan, [d if m.is_done else next(shifted) for d, m in zip(dues, plan.milestones)], now)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Row:
-    """A milestone as the dashboard shows it: state joined with roadmap text."""
+    """A milestone as the dashboard shows it: state joined with roadmap text.
 
-    state: Milestone
+    The fields the page reads are copied off the model once: a 90-milestone dashboard
+    reads each several times, and instrumented attributes cost ten times a plain one.
+    """
+
+    state: MilestoneState
     step: Step | None  # None when a roadmap no longer has this milestone
     done_on: date | None
+    id: int
+    due: date
+    late: bool  # open and due before today
+    title: str
+    topic: str
 
-    @property
-    def title(self) -> str:
-        return self.step.title if self.step else self.state.step_id
+    @classmethod
+    def of(cls, m: MilestoneState, step: Step | None, done_on: date | None, today: date) -> Row:
+        """Join one milestone with its roadmap text as seen on ``today``."""
+        due = m.due_date
+        return cls(m, step, done_on, m.id, due, done_on is None and due < today,
+                   step.title if step else m.step_id, step.topic if step else "")
 
 
 @dataclass(frozen=True)
@@ -149,6 +183,19 @@ class PhaseRow:
     roadmap: Roadmap
     phase: Phase | None
     rows: list[Row]
+
+    @property
+    def title(self) -> str:
+        return self.phase.title if self.phase else "Retired phase"
+
+    @property
+    def name(self) -> str:
+        """Return the title's head: "Month 2" of "Month 2: Concurrency"."""
+        return self.title.partition(":")[0]
+
+    @property
+    def topic(self) -> str:
+        return self.title.partition(":")[2].strip()
 
     @property
     def done(self) -> int:
@@ -170,23 +217,34 @@ class Summary:
     @property
     def due_now(self) -> list[Row]:
         """Return open milestones due today or earlier: what to study now."""
-        return [r for r in self.rows if not r.done_on and r.state.due_date <= self.today]
+        return [r for r in self.rows if not r.done_on and r.due <= self.today]
+
+    @property
+    def current_phase(self) -> int:
+        """Return the 1-based number of the phase being studied: the first with open work."""
+        return next((i for i, ph in enumerate(self.phases, 1) if ph.done < len(ph.rows)), len(self.phases))
 
     @property
     def next_up(self) -> Row | None:
         """Return the first open milestone due after today."""
-        return next((r for r in self.rows if not r.done_on and r.state.due_date > self.today), None)
+        return next((r for r in self.rows if not r.done_on and r.due > self.today), None)
 
 
-def summarize(plan: Plan, user: User, catalog: Catalog, today: date) -> Summary:
-    """Join a plan's state with roadmap text and work out its pace at ``today``."""
-    done_on = done_dates(plan, user)
-    rows = [Row(m, catalog.milestone(m.step_id), d) for m, d in zip(plan.milestones, done_on, strict=True)]
+def summarize(
+    plan: Plan, user: User, catalog: Catalog, today: date, milestones: Sequence[MilestoneState] | None = None
+) -> Summary:
+    """Join a plan's state with roadmap text and work out its pace at ``today``.
+
+    ``milestones`` may be plain rows read for the occasion; by default the plan's own.
+    """
+    states = plan.milestones if milestones is None else milestones
+    done_on = done_dates(states, user)
+    rows = [Row.of(m, catalog.milestone(m.step_id), d, today) for m, d in zip(states, done_on, strict=True)]
     phases: list[PhaseRow] = []
     for phase_id, group in groupby(rows, key=lambda r: r.state.phase_id):
         roadmap_id, _, slug = phase_id.partition("/")
         roadmap = catalog.roadmaps[roadmap_id]
         phase = next((p for p in roadmap.phases if p.id == slug), None)
         phases.append(PhaseRow(roadmap, phase, list(group)))
-    pace = scheduling.pace([m.due_date for m in plan.milestones], done_on, today, plan.weekdays)
+    pace = scheduling.pace([r.due for r in rows], done_on, today, plan.weekdays)
     return Summary(plan, today, pace, rows, phases)
