@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, timedelta
+from functools import lru_cache
 
 from markupsafe import Markup, escape
 
@@ -73,6 +74,15 @@ def render_burn_up(
     chart_id: str = "burn-up",
 ) -> Markup:
     """Render planned vs. done milestones per day as a figure: SVG, legend and data table."""
+    # A learner opens the dashboard many times between two ticks, and drawing costs a
+    # tenth of the page: the same inputs give the same figure, so keep the last few.
+    return _render(tuple(dues), tuple(done_on), start, today, chart_id)
+
+
+@lru_cache(maxsize=1024)
+def _render(
+    dues: tuple[date, ...], done_on: tuple[date | None, ...], start: date, today: date, chart_id: str
+) -> Markup:
     if not dues:
         return Markup("")
     points: list[Point] = burn_up(dues, done_on, start, today)
