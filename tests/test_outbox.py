@@ -20,7 +20,8 @@ def _compose(n: Notification, user: User) -> mail.Email | None:
     if n.payload.get("gone"):
         return None
     return mail.compose(
-        to=user.email, subject=n.payload.get("subject", "Test"), template="test", context={"n": n}
+        to=user.email, subject=n.payload.get("subject", "Test"),
+        template="broken" if n.payload.get("broken") else "test", context={"key": n.dedupe_key},
     )
 
 
@@ -28,8 +29,10 @@ def _compose(n: Notification, user: User) -> mail.Email | None:
 def outbox_app(app: Flask, tmp_path: Any) -> Iterator[Flask]:
     """The app with a throwaway 'test' kind of mail."""
     (tmp_path / "email").mkdir()
-    (tmp_path / "email" / "test.txt").write_text("Hello {{ n.dedupe_key }}")
-    (tmp_path / "email" / "test.html").write_text("<p>Hello {{ n.dedupe_key }}</p>")
+    (tmp_path / "email" / "test.txt").write_text("Hello {{ key }}\n{{ key }}")
+    (tmp_path / "email" / "test.html").write_text("<p>Hello {{ key }}</p>")
+    for ext in ("txt", "html"):
+        (tmp_path / "email" / f"broken.{ext}").write_text("{{ missing.attribute }}")
     import jinja2
 
     app.jinja_loader = jinja2.ChoiceLoader(
@@ -151,6 +154,44 @@ def test_a_refused_message_does_not_hold_up_the_others(
     smtp_server.handle_DATA = refuse_a
     assert deliver(outbox_app) == outbox.Counts(sent=1, retried=1)
     assert rows(outbox_app)["a"].last_error == "SMTP 550: 5.7.1 No thanks"
+
+
+def test_a_refused_recipient_does_not_hold_up_the_others(
+    outbox_app: Flask, smtp_server: Any, queue: Any
+) -> None:
+    queue("a")
+    queue("b")
+
+    async def refuse(server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        return "550 5.1.1 No such user"
+
+    smtp_server.handle_RCPT = refuse
+    assert deliver(outbox_app) == outbox.Counts(retried=2)  # the connection stays usable
+    assert rows(outbox_app)["b"].last_error == "SMTP 550: 5.1.1 No such user"
+    del smtp_server.handle_RCPT
+    assert deliver(outbox_app, NOW + timedelta(minutes=1)) == outbox.Counts(sent=2)
+
+
+def test_a_broken_template_fails_only_its_own_message(
+    outbox_app: Flask, smtp_server: Any, queue: Any
+) -> None:
+    queue("a")
+    queue("broken", payload={"broken": True})
+    queue("c")
+    assert deliver(outbox_app) == outbox.Counts(sent=2, retried=1)
+    assert rows(outbox_app)["broken"].last_error.startswith("compose: UndefinedError")
+    assert sorted(m["Message-ID"] for m in smtp_server.messages) == sorted(
+        r.message_id for k, r in rows(outbox_app).items() if k != "broken")
+
+
+def test_lines_starting_with_a_dot_arrive_intact(
+    outbox_app: Flask, smtp_server: Any, queue: Any
+) -> None:
+    queue(".hidden")
+    assert deliver(outbox_app) == outbox.Counts(sent=1)
+    [message] = smtp_server.messages
+    assert message.get_body(("plain",)).get_content().splitlines() == [
+        "Hello .hidden", ".hidden"]
 
 
 def test_a_crashed_worker_loses_nothing(outbox_app: Flask, smtp_server: Any, queue: Any) -> None:

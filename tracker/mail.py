@@ -10,6 +10,7 @@ from __future__ import annotations
 import binascii
 import email.policy
 import hashlib
+import re
 import smtplib
 import ssl
 import sys
@@ -30,18 +31,26 @@ from .models import utcnow
 
 
 class Transport(Protocol):
-    def send(self, message: Email) -> None: ...
+    """Where mail goes: ``start`` hands a message over, ``finish`` says if it was taken."""
+
+    def start(self, message: Email, data: bytes) -> None: ...
+    def finish(self) -> None: ...
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
 class Email:
-    """A composed message: text and HTML alternatives, written out by ``as_bytes``."""
+    """A composed message: its headers, and the templates and context of its two parts.
+
+    The templates are rendered by ``as_bytes``, so the outbox can render a message while
+    the SMTP server reads the one before it.
+    """
 
     sender: str  # the From header, "Name <address>"
     to: str
     subject: str
-    text: str
-    html: str
+    template: str  # email/<template>.txt and .html
+    context: Mapping[str, Any]  # plain values: rendering may happen after the session closed
     message_id: str
     date: datetime
     unsubscribe_url: str | None = None
@@ -52,7 +61,7 @@ class Email:
         return not (self.sender.isascii() and self.to.isascii())
 
     def as_bytes(self) -> bytes:
-        """Return the message as it goes over SMTP (CRLF line ends).
+        """Render the text and HTML parts; return the message as it goes over SMTP (CRLF).
 
         Written directly rather than through ``EmailMessage``: the standard library's header
         objects and generator were most of the cost of sending (bench/weekly.py). The
@@ -74,7 +83,10 @@ class Email:
                       "List-Unsubscribe-Post: List-Unsubscribe=One-Click"]
         lines += ["MIME-Version: 1.0", "Content-Type: multipart/alternative;",
                   f' boundary="{boundary}"', ""]
-        for body, subtype in ((self.text, "plain"), (self.html, "html")):
+        base_url = current_app.config["BASE_URL"].rstrip("/")
+        context = {**self.context, "base_url": base_url, "unsubscribe_url": self.unsubscribe_url}
+        for extension, subtype in (("txt", "plain"), ("html", "html")):
+            body = render_template(f"email/{self.template}.{extension}", **context)
             lines += [f"--{boundary}", f'Content-Type: text/{subtype}; charset="utf-8"',
                       *_encoded(body)]
         lines += [f"--{boundary}--", ""]
@@ -125,21 +137,19 @@ def compose(
     message_id: str | None = None,
     date: datetime | None = None,
 ) -> Email:
-    """Render ``email/<template>.txt`` and ``.html`` into a text + HTML message.
+    """Return a text + HTML message from ``email/<template>.txt`` and ``.html``.
 
-    Reminder and weekly mail pass ``unsubscribe_url``: it becomes RFC 8058 one-click
-    List-Unsubscribe headers and a visible link (templates get it as ``unsubscribe_url``).
-    A retried send passes the same ``message_id`` so mail clients fold a duplicate.
+    The templates get ``context`` (plain values, no ORM objects), ``base_url`` and
+    ``unsubscribe_url``. Reminder and weekly mail pass ``unsubscribe_url``: it becomes
+    RFC 8058 one-click List-Unsubscribe headers and a visible link. A retried send passes
+    the same ``message_id`` so mail clients fold a duplicate.
     """
-    config = current_app.config
-    base_url = config["BASE_URL"].rstrip("/")
-    ctx = {**context, "base_url": base_url, "unsubscribe_url": unsubscribe_url}
     return Email(
-        sender=config["MAIL_FROM"],
+        sender=current_app.config["MAIL_FROM"],
         to=to,
         subject=subject,
-        text=render_template(f"email/{template}.txt", **ctx),
-        html=render_template(f"email/{template}.html", **ctx),
+        template=template,
+        context=context,
         message_id=message_id or new_message_id(),
         date=date or utcnow(),
         unsubscribe_url=unsubscribe_url,
@@ -161,23 +171,65 @@ class SMTPTransport:
         self.timeout = float(query.get("timeout", ["30"])[0])
         self.smtp: smtplib.SMTP | None = None
 
-    def open(self) -> None:
+    def open(self) -> smtplib.SMTP:
+        smtp: smtplib.SMTP
         if self.implicit_tls:
-            self.smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
-                                         context=ssl.create_default_context())
+            smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
+                                    context=ssl.create_default_context())
         else:
-            self.smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
             if self.starttls:
-                self.smtp.starttls(context=ssl.create_default_context())
+                smtp.starttls(context=ssl.create_default_context())
         if self.username:
-            self.smtp.login(self.username, self.password or "")
+            smtp.login(self.username, self.password or "")
+        smtp.ehlo_or_helo_if_needed()
+        self.smtp = smtp
+        return smtp
 
-    def send(self, message: Email) -> None:
-        if self.smtp is None:
-            self.open()
-        assert self.smtp is not None
+    def start(self, message: Email, data: bytes) -> None:
+        """Send the envelope and the message; raise if the server refuses it meanwhile.
+
+        ``smtplib.SMTP.sendmail``'s steps for one recipient, except the last: the caller
+        reads the server's verdict with ``finish``, and can work while the server reads.
+        """
+        smtp = self.smtp or self.open()
+        sender = _address(message.sender)
         options = ["SMTPUTF8", "BODY=8BITMIME"] if message.international else []
-        self.smtp.sendmail(_address(message.sender), [message.to], message.as_bytes(), options)
+        if smtp.has_extn("size"):
+            options.append(f"SIZE={len(data)}")
+        code, reply = smtp.mail(sender, options)
+        if code != 250:
+            self._reset(code)
+            raise smtplib.SMTPSenderRefused(code, reply, sender)
+        code, reply = smtp.rcpt(message.to)
+        if code not in (250, 251):
+            self._reset(code)
+            raise smtplib.SMTPRecipientsRefused({message.to: (code, reply)})
+        code, reply = smtp.docmd("DATA")
+        if code != 354:
+            self._reset(code)
+            raise smtplib.SMTPDataError(code, reply)
+        # Dot-stuffing (RFC 5321 4.5.2), then the end-of-data line.
+        smtp.send(re.sub(rb"(?m)^\.", b"..", data) + b".\r\n")
+
+    def finish(self) -> None:
+        """Raise unless the server accepted the message handed over by ``start``."""
+        assert self.smtp is not None
+        code, reply = self.smtp.getreply()
+        if code != 250:
+            self._reset(code)
+            raise smtplib.SMTPDataError(code, reply)
+
+    def _reset(self, code: int) -> None:
+        assert self.smtp is not None
+        if code == 421:  # the server is closing the connection
+            self.smtp.close()
+            self.smtp = None
+        else:
+            try:
+                self.smtp.rset()
+            except smtplib.SMTPServerDisconnected:
+                self.smtp = None
 
     def close(self) -> None:
         if self.smtp is not None:
@@ -200,13 +252,16 @@ class FileTransport:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
 
-    def send(self, message: Email) -> None:
+    def start(self, message: Email, data: bytes) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256(message.message_id.encode()).hexdigest()[:16]
         name = f"{utcnow():%Y%m%dT%H%M%S}-{digest}.eml"
         tmp = self.directory / f".{name}.tmp"
-        tmp.write_bytes(message.as_bytes())
+        tmp.write_bytes(data)
         tmp.replace(self.directory / name)  # readers never see half a message
+
+    def finish(self) -> None:
+        pass
 
     def close(self) -> None:
         pass
@@ -215,10 +270,12 @@ class FileTransport:
 class ConsoleTransport:
     """Print each message to standard output."""
 
-    def send(self, message: Email) -> None:
-        text = message.as_bytes().decode().replace("\r\n", "\n")
-        sys.stdout.write(text + "-" * 72 + "\n")
+    def start(self, message: Email, data: bytes) -> None:
+        sys.stdout.write(data.decode().replace("\r\n", "\n") + "-" * 72 + "\n")
         sys.stdout.flush()
+
+    def finish(self) -> None:
+        pass
 
     def close(self) -> None:
         pass
