@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from flask import current_app, render_template
+from flask import current_app
 
 from .models import utcnow
 
@@ -85,8 +85,11 @@ class Email:
                   f' boundary="{boundary}"', ""]
         base_url = current_app.config["BASE_URL"].rstrip("/")
         context = {**self.context, "base_url": base_url, "unsubscribe_url": self.unsubscribe_url}
+        # The app's Jinja environment without Flask's context processors: mail depends on
+        # no request, and rendering must not touch the database (outbox._sent).
+        jinja = current_app.jinja_env
         for extension, subtype in (("txt", "plain"), ("html", "html")):
-            body = render_template(f"email/{self.template}.{extension}", **context)
+            body = jinja.get_template(f"email/{self.template}.{extension}").render(context)
             lines += [f"--{boundary}", f'Content-Type: text/{subtype}; charset="utf-8"',
                       *_encoded(body)]
         lines += [f"--{boundary}--", ""]
