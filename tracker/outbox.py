@@ -137,47 +137,53 @@ def queue(
     return bool(queue_many(session, [new]))
 
 
-def _claim(now: datetime, size: int, only_ids: Collection[int] | None) -> list[int]:
-    """Take up to ``size`` due rows for this worker; commit so the claim is visible."""
-    session = db.session
-    rows: list[Notification] = []
-    # Two queries, each an ordered walk of ix_notification_pending that stops at ``size``:
-    # claims a dead worker left behind (few), then pending rows in due order. One query
-    # with an OR of the two reads and sorts every pending row on every claim instead.
-    for ready in (
-        sa.and_(Notification.status == "sending", Notification.claimed_until <= now),
-        sa.and_(Notification.status == "pending", Notification.next_attempt_at <= now),
-    ):
-        query = select(Notification).where(ready)
-        if only_ids is not None:
-            query = query.where(Notification.id.in_(list(only_ids)))
-        query = (
-            query.order_by(Notification.next_attempt_at, Notification.id)
-            .limit(size - len(rows))
-            .with_for_update(skip_locked=True)  # ignored on SQLite, where BEGIN IMMEDIATE locks
-        )
-        rows += session.scalars(query)
-        if len(rows) >= size:
-            break
-    for n in rows:
-        n.status = "sending"
-        n.claimed_until = now + LEASE
-        # Counted at claim time, so a message that kills the worker cannot loop forever.
-        n.attempts += 1
-        if not n.message_id:  # once: a re-send after a crash reuses it
-            n.message_id = mail.new_message_id()
-    ids = [n.id for n in rows]
-    session.commit()
-    return ids
-
-
 _table = cast(sa.Table, Notification.__table__)
-# Built once: a Core UPDATE with bound parameters, no per-message statement building.
+# Built once: Core UPDATEs with bound parameters, no per-message statement building.
+_CLAIMED = (
+    update(_table)
+    .where(_table.c.id == sa.bindparam("notification_id"))
+    # Counted at claim time, so a message that kills the worker cannot loop forever.
+    .values(status="sending", claimed_until=sa.bindparam("until"),
+            attempts=_table.c.attempts + 1, message_id=sa.bindparam("mid"))
+)
 _SENT = (
     update(_table)
     .where(_table.c.id == sa.bindparam("notification_id"))
     .values(status="sent", sent_at=sa.bindparam("sent_at"), last_error="", claimed_until=None)
 )
+
+
+def _claim(now: datetime, size: int, only_ids: Collection[int] | None) -> list[int]:
+    """Take up to ``size`` due rows for this worker; commit so the claim is visible."""
+    session = db.session
+    t = _table
+    rows: list[sa.Row[int, str]] = []  # (id, Message-ID)
+    # Two queries, each an ordered walk of ix_notification_pending that stops at ``size``:
+    # claims a dead worker left behind (few), then pending rows in due order. One query
+    # with an OR of the two reads and sorts every pending row on every claim instead.
+    for ready in (
+        sa.and_(t.c.status == "sending", t.c.claimed_until <= now),
+        sa.and_(t.c.status == "pending", t.c.next_attempt_at <= now),
+    ):
+        query = select(t.c.id, t.c.message_id).where(ready)
+        if only_ids is not None:
+            query = query.where(t.c.id.in_(list(only_ids)))
+        query = (
+            query.order_by(t.c.next_attempt_at, t.c.id)
+            .limit(size - len(rows))
+            .with_for_update(skip_locked=True)  # ignored on SQLite, where BEGIN IMMEDIATE locks
+        )
+        rows += session.execute(query).all()
+        if len(rows) >= size:
+            break
+    if rows:
+        # A message keeps its first Message-ID: a re-send after a crash reuses it.
+        session.execute(_CLAIMED, [
+            {"notification_id": i, "until": now + LEASE, "mid": mid or mail.new_message_id()}
+            for i, mid in rows
+        ])
+    session.commit()
+    return [i for i, _ in rows]
 
 
 def _sent(notification_id: int, now: datetime) -> None:
