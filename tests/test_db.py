@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -90,3 +91,48 @@ def test_foreign_keys_cascade(app, make_user, make_plan):
         db.session.execute(sa.delete(models.Plan).where(models.Plan.id == plan_id))
         db.session.commit()
         assert db.session.scalar(sa.select(sa.func.count()).select_from(models.Milestone)) == 0
+
+
+def _write(connection: sa.Connection) -> None:
+    connection.execute(sa.update(models.User).values(timezone="UTC"))
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_sqlite_writers_wait_in_the_queue_not_in_the_busy_handler(app, make_user):
+    make_user()
+    with app.app_context():
+        engine = db.engine
+    first, second = engine.connect(), engine.connect()
+    # Without the queue, this writer would fail at once behind the first one.
+    second.connection.dbapi_connection.execute("PRAGMA busy_timeout=0")
+    errors: list[BaseException] = []
+
+    def write_second() -> None:
+        try:
+            _write(second)
+            second.commit()
+        except BaseException as e:  # reported below
+            errors.append(e)
+
+    _write(first)
+    waiting = threading.Thread(target=write_second)
+    waiting.start()
+    waiting.join(0.2)
+    assert waiting.is_alive() and not errors  # queued behind the first writer
+    first.commit()
+    waiting.join(10)
+    assert not waiting.is_alive() and not errors, errors
+    first.close()
+    second.close()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_sqlite_second_writer_in_the_same_thread_fails_instead_of_waiting_forever(app, make_user):
+    make_user()
+    with app.app_context():
+        engine = db.engine
+    with engine.connect() as first, engine.connect() as second:
+        second.connection.dbapi_connection.execute("PRAGMA busy_timeout=100")
+        _write(first)
+        with pytest.raises(sa.exc.OperationalError, match="database is locked"):
+            _write(second)
