@@ -10,7 +10,6 @@ from __future__ import annotations
 import binascii
 import email.policy
 import hashlib
-import re
 import smtplib
 import ssl
 import sys
@@ -212,8 +211,10 @@ class SMTPTransport:
         if code != 354:
             self._reset(code)
             raise smtplib.SMTPDataError(code, reply)
-        # Dot-stuffing (RFC 5321 4.5.2), then the end-of-data line.
-        smtp.send(re.sub(rb"(?m)^\.", b"..", data) + b".\r\n")
+        # Dot-stuffing (RFC 5321 4.5.2; every line but the first starts after a CRLF), then
+        # the end-of-data line.
+        lead = b"." if data.startswith(b".") else b""
+        smtp.send(lead + data.replace(b"\r\n.", b"\r\n..") + b".\r\n")
 
     def finish(self) -> None:
         """Raise unless the server accepted the message handed over by ``start``."""

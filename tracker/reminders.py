@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from itertools import groupby
 from operator import itemgetter
 from typing import Any, cast
@@ -311,6 +311,7 @@ def _unsubscribe_url(user: User, stream: str) -> str:
     return unsubscribe_url(user, stream)
 
 
+@lru_cache(maxsize=1024)  # the same few dates in thousands of emails
 def day_label(day: date) -> str:
     """Say a date the way the mail does: Monday 4 January 2027."""
     return f"{day:%A} {day.day} {day:%B %Y}"
