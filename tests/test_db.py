@@ -13,7 +13,7 @@ from alembic.migration import MigrationContext
 from conftest import pg_url, private_schema
 
 from tracker import models  # noqa: F401  (registers every table)
-from tracker.db import Model, alembic_config, db, upgrade
+from tracker.db import Model, alembic_config, db, reads_first, reads_only, upgrade, writing
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -136,3 +136,44 @@ def test_sqlite_second_writer_in_the_same_thread_fails_instead_of_waiting_foreve
         _write(first)
         with pytest.raises(sa.exc.OperationalError, match="database is locked"):
             _write(second)
+
+
+def _rename(user_id: int) -> None:
+    user = db.session.get(models.User, user_id)
+    user.timezone = "Europe/Berlin"
+
+
+def test_a_write_in_a_reads_only_view_raises(app, make_user):
+    # On SQLite it would fail only when another writer commits meanwhile: fail every time.
+    user_id = make_user()
+
+    @reads_only
+    def view() -> None:
+        _rename(user_id)
+        db.session.commit()
+
+    with app.test_request_context(), pytest.raises(RuntimeError, match="reads_only"):
+        view()
+
+
+def test_a_reads_first_view_writes_inside_writing_only(app, make_user):
+    user_id = make_user()
+
+    @reads_first
+    def outside() -> None:
+        _rename(user_id)
+        db.session.commit()
+
+    @reads_first
+    def inside() -> None:
+        db.session.get(models.User, user_id)  # a read before the block
+        with writing():
+            _rename(user_id)
+        assert db.session.get(models.User, user_id).timezone == "Europe/Berlin"  # committed
+
+    with app.test_request_context(), pytest.raises(RuntimeError, match="writing"):
+        outside()
+    with app.test_request_context():
+        inside()
+    with app.app_context():
+        assert db.session.get(models.User, user_id).timezone == "Europe/Berlin"

@@ -7,7 +7,8 @@ import functools
 import os
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,7 +18,7 @@ from alembic import command
 from alembic.config import Config
 from flask import Flask, g, has_app_context
 from flask_sqlalchemy_lite import SQLAlchemy
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -134,9 +135,9 @@ def _sqlite_begin(connection: sa.Connection) -> None:
     # connection runs one SELECT at a time, each atomic on its own, beside the writer (WAL).
     if connection.get_execution_options().get("read_only"):
         return
-    # A view marked @reads_only takes a snapshot beside the writer instead of the write
-    # lock, so pages render in parallel and ticks do not queue behind them.
-    if has_app_context() and g.get("reads_only", False):
+    # A view marked @reads_only or @reads_first takes a snapshot beside the writer instead
+    # of the write lock, so pages render in parallel and ticks do not queue behind them.
+    if has_app_context() and g.get("snapshot", False):
         connection.exec_driver_sql("BEGIN")
     else:
         _begin_write(connection)
@@ -158,16 +159,60 @@ def _begin_write(connection: sa.Connection) -> None:
 def reads_only(view: F) -> F:
     """Mark a view that never writes: on SQLite it reads without taking the write lock.
 
-    Put it above ``login_required``, which loads the user. A write in such a view may
-    fail with "database is locked" when another writer commits first: do not add one.
+    Put it above ``login_required``, which loads the user. A flush of changes in it
+    raises: on SQLite such a write fails whenever another writer commits first.
     """
 
     @functools.wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        g.reads_only = True
+        g.snapshot = True
         return view(*args, **kwargs)
 
     return wrapped  # type: ignore[return-value]
+
+
+def reads_first(view: F) -> F:
+    """Mark a view that reads, then writes only inside ``with writing():``.
+
+    On SQLite its reads take a snapshot beside the writer, as in @reads_only, and the
+    write lock is held for the block alone. Put it above ``login_required``.
+    """
+    return reads_only(view)
+
+
+@contextmanager
+def writing() -> Iterator[None]:
+    """Run the block as the request's write transaction and commit it at the end.
+
+    In a @reads_first view on SQLite the block leaves the snapshot the view read in and
+    queues for the write lock, which it holds until the commit. What the view loaded
+    before the block is as of that snapshot: load inside the block what the write depends
+    on (an object already in the session is not reloaded by a query that finds it again).
+    """
+    snapshot = g.get("snapshot", False)
+    g.snapshot = False  # a transaction begun in the block takes the write lock
+    try:
+        if snapshot and db.session.in_transaction():
+            connection = db.session.connection()
+            if connection.dialect.name == "sqlite":
+                connection.exec_driver_sql("COMMIT")  # the snapshot; nothing was written
+                _begin_write(connection)
+        yield
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    finally:
+        g.snapshot = snapshot
+
+
+@sa.event.listens_for(Session, "before_flush")
+def _no_writes_in_a_snapshot(_session: Session, _context: Any, _instances: Any) -> None:
+    # On SQLite such a write fails with "database is locked" only when another writer
+    # committed since the snapshot began: make it fail every time, on both engines, so
+    # the tests see it.
+    if has_app_context() and g.get("snapshot", False):
+        raise RuntimeError("a write in a @reads_only view, or outside `with writing():`")
 
 
 def read(engine: sa.Engine, statement: sa.Executable, **params: Any) -> sa.Row[Any] | None:
