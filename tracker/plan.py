@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from sqlalchemy import bindparam, select
+from sqlalchemy import Update, bindparam, func, select, update
 from wtforms import StringField, TextAreaField
 from wtforms.validators import URL, Length, Optional
 
 from . import progress
 from .catalog import get_catalog
 from .chart import render_burn_up
-from .db import db, reads_only
+from .db import db, reads_first, reads_only, writing
 from .forms import ActionForm, local_target, local_today
-from .models import Milestone, Plan, utcnow
+from .models import Milestone, Plan, User, UTCDateTime, utcnow
 
 bp = Blueprint("plan", __name__)
 
@@ -91,34 +92,70 @@ def _render_milestone(m: Milestone, form: TickForm, status: int = 200) -> Respon
     return render_template("plan/milestone.html", m=m, step=step, form=form, action=ActionForm()), status
 
 
+# Tick and undo as single statements, progress.set_done and set_open applied by the
+# database to the row as it is under the write lock: the change depends on nothing the
+# view read before, so a tick and an undo racing on the same row (two tabs) cannot lose
+# one another. The milestone must be the learner's (no row: 404). Built once, like
+# MILESTONE_STATES; "b_" names, as update() keeps the column names for itself.
+_OWN_MILESTONE = (Milestone.id == bindparam("b_milestone")) & Milestone.plan_id.in_(
+    select(Plan.id).where(Plan.user_id == bindparam("b_user")))
+_NOW = bindparam("b_now", type_=UTCDateTime())
+
+
+def _sent_or_kept(column: Any) -> Any:
+    # None keeps what was saved: the one-click button sends no note fields.
+    return func.coalesce(bindparam(f"b_{column.key}", type_=column.type), column)
+
+
+TICK = (
+    update(Milestone).where(_OWN_MILESTONE)
+    .values(done_at=func.coalesce(Milestone.done_at, _NOW), updated_at=_NOW,
+            note=_sent_or_kept(Milestone.note), evidence_url=_sent_or_kept(Milestone.evidence_url))
+    .returning(Milestone.step_id)
+)
+UNDO = (update(Milestone).where(_OWN_MILESTONE).values(done_at=None, updated_at=_NOW)
+        .returning(Milestone.id))
+CALENDAR_CHANGED = (update(User).where(User.id == bindparam("b_user"))
+                    .values(calendar_changed_at=_NOW))
+
+
+def _change_milestone(statement: Update, milestone_id: int, **params: Any) -> Any:
+    """Run TICK or UNDO on one of the learner's milestones; return what it returns, or 404."""
+    with writing():  # on SQLite, holds the write lock for these two statements only
+        connection = db.session.connection()
+        params |= {"b_milestone": milestone_id, "b_user": current_user.id, "b_now": utcnow()}
+        returned = connection.execute(statement, params).scalar()
+        if returned is None:
+            abort(404)
+        connection.execute(CALENDAR_CHANGED, params)
+    return returned
+
+
 @bp.post("/milestones/<int:milestone_id>/done")
+@reads_first
 @login_required
 def done(milestone_id: int) -> ResponseReturnValue:
     """Tick a milestone off, with an optional note and evidence link."""
-    m = get_milestone(milestone_id)
     form = TickForm()
     if not form.validate():
-        return _render_milestone(m, form, 400)
-    # The one-click button sends no note fields: keep a note saved earlier.
+        return _render_milestone(get_milestone(milestone_id), form, 400)
     sent = request.form
-    progress.set_done(m, current_user, now=utcnow(),
-                      note=(form.note.data or "") if "note" in sent else None,
-                      evidence_url=(form.evidence_url.data or "") if "evidence_url" in sent else None)
-    step_id = m.step_id  # read before the commit expires it: no reload query for the message
-    db.session.commit()
+    step_id = _change_milestone(
+        TICK, milestone_id,
+        b_note=(form.note.data or "") if "note" in sent else None,
+        b_evidence_url=(form.evidence_url.data or "") if "evidence_url" in sent else None)
     step = get_catalog().milestone(step_id)
     flash(f"Done: {step.title if step else step_id}.")
     return redirect(local_target(request.form.get("next")))
 
 
 @bp.post("/milestones/<int:milestone_id>/undo")
+@reads_first
 @login_required
 def undo(milestone_id: int) -> ResponseReturnValue:
     """Open a ticked milestone again."""
-    m = get_milestone(milestone_id)
     if ActionForm().validate():
-        progress.set_open(m, current_user, now=utcnow())
-        db.session.commit()
+        _change_milestone(UNDO, milestone_id)
         flash("Marked as not done.")
     return redirect(local_target(request.form.get("next")))
 
