@@ -47,6 +47,17 @@ def test_ticking_again_keeps_the_first_done_time_and_saves_the_note(
     assert user.calendar_changed_at >= again.updated_at
 
 
+def test_a_form_error_shows_the_form_again_with_a_token(app, client, auth, make_user, make_plan):
+    make_plan(make_user())
+    auth.login()
+    mid = first_milestone(app)
+    response = client.submit(f"/milestones/{mid}/done", {"note": "n", "evidence_url": "not a link"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and "Enter a full link" in page
+    assert 'name="csrf_token" type="hidden" value="' in page  # so the form can be sent again
+    assert state(app, mid)[0].done_at is None
+
+
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_tick_reads_beside_a_writer_and_waits_for_it_only_to_write(
     app, client, auth, make_user, make_plan, database_url
