@@ -3,6 +3,7 @@
     .venv/bin/python bench/seed.py sqlite && .venv/bin/python bench/seed.py postgresql
     .venv/bin/python bench/load.py                       # both engines, 3 rounds of 5 s per case
     .venv/bin/python bench/load.py postgresql --seconds 10 --rounds 1
+    .venv/bin/python bench/load.py sqlite --cases tick    # the bare route and the tick only
 
 Serves ``bench/load_app.py`` (the app plus ``/bench/bare``) with gunicorn, 2 workers, on
 127.0.0.1, and loads it with wrk (``apt-get install wrk``) from a separate process: 16
@@ -95,7 +96,11 @@ def prepare(url: str, connections: int) -> list[Learner]:
 @contextmanager
 def serve(url: str, workers: int) -> Iterator[int]:
     """Serve bench/load_app.py with gunicorn until the block ends; yield the port."""
-    env = {"TRACKER_DATABASE_URL": url, "TRACKER_SECRET_KEY": SECRET_KEY, "TRACKER_BASE_URL": BASE_URL}
+    env = {
+        "TRACKER_DATABASE_URL": url,
+        "TRACKER_SECRET_KEY": SECRET_KEY,
+        "TRACKER_BASE_URL": BASE_URL,
+    }
     with gunicorn("load_app:app", env, workers, chdir=ROOT / "bench") as port:
         yield port
 
@@ -236,12 +241,13 @@ def _ms(out: str, label: str) -> float:
 def run(engine: str, args: argparse.Namespace) -> dict[str, dict[str, float]]:
     url = url_for(engine)
     learners = prepare(url, args.connections)
+    cases = ["bare", *(c for c in CASES if c != "bare" and c in (args.cases or CASES))]
     rounds: list[dict[str, dict[str, float]]] = []
     with serve(url, args.workers) as port, tempfile.TemporaryDirectory() as tmp:
         check(port, learners)
         for _ in range(args.rounds):
-            row = {case: wrk(port, case, learners, args.seconds, Path(tmp)) for case in CASES}
-            for case in CASES:
+            row = {case: wrk(port, case, learners, args.seconds, Path(tmp)) for case in cases}
+            for case in cases:
                 row[case]["ratio"] = row[case]["rps"] / row["bare"]["rps"]
             rounds.append(row)
             # wrk stops without waiting for the requests in flight: let the last ticks land,
@@ -250,7 +256,7 @@ def run(engine: str, args: argparse.Namespace) -> dict[str, dict[str, float]]:
             refresh_etags(port, learners)
     return {
         case: {k: statistics.median(r[case][k] for r in rounds) for k in rounds[0][case]}
-        for case in CASES
+        for case in cases
     }
 
 
@@ -291,6 +297,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument(
+        "--cases", nargs="+", choices=CASES, help="only these cases (the bare route always runs)"
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install wrk")
