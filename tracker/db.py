@@ -46,10 +46,10 @@ class QueuedConnection(sqlite3.Connection):
     SQLite's busy handler polls a taken lock with sleeps of 1, 2, 5, 10, 15 ms..., so under
     steady writes a waiter keeps missing the moment the lock is free while others cut in:
     waits of 30 ms and more behind transactions of 1 ms. Writers here first take an flock
-    on a file beside the database, which the kernel hands to the next waiter the moment
-    the holder commits; BEGIN IMMEDIATE then seldom waits. It is only a queue: SQLite's
-    lock stays the authority, and a process that does not queue (the sqlite3 shell, a
-    backup) still waits by the busy timeout.
+    on a file beside the database: the kernel wakes a waiter the moment the holder
+    commits, and BEGIN IMMEDIATE then seldom waits. It is only a queue: SQLite's lock
+    stays the authority, and a process that does not queue (the sqlite3 shell, a backup)
+    still waits by the busy timeout.
     """
 
     queue: int | None = None  # the lock file's descriptor; None for an in-memory database
