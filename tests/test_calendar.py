@@ -22,6 +22,12 @@ from tracker.models import FeedCache, Milestone, Plan, User
 
 PAST = datetime(2025, 6, 2, 9, 0, 0, tzinfo=UTC)  # plans made before the tests run
 
+def tick(milestone: Any, **fields: Any) -> None:
+    """Tick a milestone off as the app does: a statement on the session's connection."""
+    assert progress.tick(db.session.connection(), milestone.id, milestone.plan.user_id, **fields)
+    db.session.expire_all()  # the row changed under the loaded objects
+
+
 
 @pytest.fixture
 def learner(make_user: Any, make_plan: Any) -> int:
@@ -272,8 +278,7 @@ def test_replan_keeps_uids_and_bumps_sequence(app: Flask, client: Any, learner: 
     before = events(client.get(path).data)
     with app.app_context():
         plan = db.session.scalars(select(Plan)).one()
-        progress.set_done(plan.milestones[0], plan.user, note="", evidence_url="",
-                          now=PAST + timedelta(days=1))
+        tick(plan.milestones[0], note="", evidence_url="", now=PAST + timedelta(days=1))
         moved = progress.replan(plan, date(2027, 2, 1), PAST + timedelta(days=30))
         db.session.commit()
     assert moved > 0

@@ -32,6 +32,18 @@ done_when = ["You wrote a generic function."]
 
 """
 
+def tick(milestone: Any, **fields: Any) -> None:
+    """Tick a milestone off as the app does: a statement on the session's connection."""
+    assert progress.tick(db.session.connection(), milestone.id, milestone.plan.user_id, **fields)
+    db.session.expire_all()  # the row changed under the loaded objects
+
+
+def untick(milestone: Any, **fields: Any) -> None:
+    """Open a ticked milestone again, as the app does."""
+    assert progress.untick(db.session.connection(), milestone.id, milestone.plan.user_id, **fields)
+    db.session.expire_all()
+
+
 
 def edited_plans(tmp_path: Path) -> Path:
     """Copy plans/ and edit go.toml: new title and learn text, one milestone out, one in."""
@@ -75,13 +87,8 @@ def test_progress_survives_roadmap_edits(
     with app.app_context():
         plan = get_plan(plan_id)
         for i, note in ticked.items():
-            progress.set_done(
-                plan.milestones[i],
-                plan.user,
-                note=note,
-                evidence_url=f"https://example.com/{i}",
-                now=NOW + timedelta(days=i + 3),
-            )
+            tick(plan.milestones[i], note=note, evidence_url=f"https://example.com/{i}",
+                 now=NOW + timedelta(days=i + 3))
         db.session.commit()
         before = [(m.step_id, m.due_date, m.done_at, m.note) for m in get_plan(plan_id).milestones]
         assert before[1][0] == REMOVED
@@ -185,17 +192,19 @@ def test_a_new_plan_archives_the_old_one(app: Flask, make_user: Any, make_plan: 
         assert progress.current_plan(user) is None
 
 
-def test_set_done_and_set_open(app: Flask, make_user: Any, make_plan: Any) -> None:
+def test_tick_and_untick(app: Flask, make_user: Any, make_plan: Any) -> None:
     user_id = make_user()
     plan_id = make_plan(user_id, "go", START, WEEKDAYS, NOW)
+    other = make_user("other@example.com")
     later = NOW + timedelta(days=2)
     with app.app_context():
         milestone = get_plan(plan_id).milestones[0]
-        user = milestone.plan.user
-        progress.set_done(milestone, user, note="first", evidence_url="", now=NOW)
-        progress.set_done(
-            milestone, user, note="better note", evidence_url="https://e.example/1", now=later
-        )
+        tick(milestone, note="first", evidence_url="", now=NOW)
+        tick(milestone, note="better note", evidence_url="https://e.example/1", now=later)
+        tick(milestone, now=later)  # the one-click button: None keeps the note and link
+        connection = db.session.connection()
+        assert progress.tick(connection, milestone.id, other, now=later) is None  # not theirs
+        assert progress.untick(connection, milestone.id, other, now=later) is None
         db.session.commit()
 
     with app.app_context():
@@ -204,7 +213,7 @@ def test_set_done_and_set_open(app: Flask, make_user: Any, make_plan: Any) -> No
         assert milestone.done_at.tzinfo is not None
         assert (milestone.note, milestone.evidence_url) == ("better note", "https://e.example/1")
         assert milestone.updated_at == later and milestone.plan.user.calendar_changed_at == later
-        progress.set_open(milestone, milestone.plan.user, now=later + timedelta(hours=1))
+        untick(milestone, now=later + timedelta(hours=1))
         db.session.commit()
 
     with app.app_context():
@@ -221,7 +230,7 @@ def test_done_dates_are_in_the_learner_zone(app: Flask, make_user: Any, make_pla
         plan_id = make_plan(user_id, "go", START, WEEKDAYS, NOW)
         with app.app_context():
             plan = get_plan(plan_id)
-            progress.set_done(plan.milestones[0], plan.user, note="", evidence_url="", now=done_at)
+            tick(plan.milestones[0], note="", evidence_url="", now=done_at)
             db.session.commit()
             assert progress.done_dates(plan.milestones, plan.user)[:2] == [expected, None]
 
@@ -232,7 +241,7 @@ def test_replan_moves_only_open_milestones(app: Flask, make_user: Any, make_plan
     with app.app_context():
         plan = get_plan(plan_id)
         for m in plan.milestones[:2]:
-            progress.set_done(m, plan.user, note="", evidence_url="", now=NOW)
+            tick(m, note="", evidence_url="", now=NOW)
         before = [m.due_date for m in plan.milestones]
         preview = progress.replan_preview(plan, today)
         assert [m.due_date for m in plan.milestones] == before  # a preview changes nothing
@@ -257,7 +266,7 @@ def test_pause_and_resume_push_open_milestones_back(
     plan_id = make_plan(make_user(), "go", START, WEEKDAYS, NOW)
     with app.app_context():
         plan = get_plan(plan_id)
-        progress.set_done(plan.milestones[0], plan.user, note="", evidence_url="", now=NOW)
+        tick(plan.milestones[0], note="", evidence_url="", now=NOW)
         before = [m.due_date for m in plan.milestones]
         progress.pause(plan, date(2027, 1, 11), NOW)
         db.session.commit()
@@ -285,7 +294,7 @@ def test_summarize_says_what_to_study(app: Flask, make_user: Any, make_plan: Any
     with app.app_context():
         plan = get_plan(plan_id)
         dues = [m.due_date for m in plan.milestones]
-        progress.set_done(plan.milestones[0], plan.user, note="", evidence_url="", now=NOW)
+        tick(plan.milestones[0], note="", evidence_url="", now=NOW)
         today = dues[2]
         summary = progress.summarize(plan, plan.user, get_catalog(), today)
         assert [r.state.position for r in summary.due_now] == [1, 2]

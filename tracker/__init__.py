@@ -40,7 +40,19 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = _instance_secret(app)
     app.config["SQLALCHEMY_ENGINES"] = {"default": app.config["DATABASE_URL"]}
 
-    from . import account, auth, calendar, catalog, db, decide, filters, health, plan, reminders, settings
+    from . import (
+        account,
+        auth,
+        calendar,
+        catalog,
+        db,
+        decide,
+        filters,
+        health,
+        plan,
+        reminders,
+        settings,
+    )
 
     catalog.init_app(app)
     filters.init_app(app)

@@ -9,7 +9,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from sqlalchemy import Update, bindparam, func, select, update
+from sqlalchemy import bindparam, select
 from wtforms import StringField, TextAreaField
 from wtforms.validators import URL, Length, Optional
 
@@ -18,7 +18,7 @@ from .catalog import get_catalog
 from .chart import render_burn_up
 from .db import db, reads_first, reads_only, writing
 from .forms import ActionForm, local_target, local_today
-from .models import Milestone, Plan, User, UTCDateTime, utcnow
+from .models import Milestone, Plan, utcnow
 
 bp = Blueprint("plan", __name__)
 
@@ -92,43 +92,13 @@ def _render_milestone(m: Milestone, form: TickForm, status: int = 200) -> Respon
     return render_template("plan/milestone.html", m=m, step=step, form=form, action=ActionForm()), status
 
 
-# Tick and undo as single statements, progress.set_done and set_open applied by the
-# database to the row as it is under the write lock: the change depends on nothing the
-# view read before, so a tick and an undo racing on the same row (two tabs) cannot lose
-# one another. The milestone must be the learner's (no row: 404). Built once, like
-# MILESTONE_STATES; "b_" names, as update() keeps the column names for itself.
-_OWN_MILESTONE = (Milestone.id == bindparam("b_milestone")) & Milestone.plan_id.in_(
-    select(Plan.id).where(Plan.user_id == bindparam("b_user")))
-_NOW = bindparam("b_now", type_=UTCDateTime())
-
-
-def _sent_or_kept(column: Any) -> Any:
-    # None keeps what was saved: the one-click button sends no note fields.
-    return func.coalesce(bindparam(f"b_{column.key}", type_=column.type), column)
-
-
-TICK = (
-    update(Milestone).where(_OWN_MILESTONE)
-    .values(done_at=func.coalesce(Milestone.done_at, _NOW), updated_at=_NOW,
-            note=_sent_or_kept(Milestone.note), evidence_url=_sent_or_kept(Milestone.evidence_url))
-    .returning(Milestone.step_id)
-)
-UNDO = (update(Milestone).where(_OWN_MILESTONE).values(done_at=None, updated_at=_NOW)
-        .returning(Milestone.id))
-CALENDAR_CHANGED = (update(User).where(User.id == bindparam("b_user"))
-                    .values(calendar_changed_at=_NOW))
-
-
-def _change_milestone(statement: Update, milestone_id: int, **params: Any) -> Any:
-    """Run TICK or UNDO on one of the learner's milestones; return what it returns, or 404."""
-    with writing():  # on SQLite, holds the write lock for these two statements only
-        connection = db.session.connection()
-        params |= {"b_milestone": milestone_id, "b_user": current_user.id, "b_now": utcnow()}
-        returned = connection.execute(statement, params).scalar()
-        if returned is None:
-            abort(404)
-        connection.execute(CALENDAR_CHANGED, params)
-    return returned
+def _change_milestone(change: Any, milestone_id: int, **fields: Any) -> str:
+    """Tick or untick one of the learner's milestones; 404 when it is not theirs."""
+    with writing():  # on SQLite, holds the write lock for the two statements only
+        step_id = change(db.session.connection(), milestone_id, current_user.id, now=utcnow(), **fields)
+    if step_id is None:
+        abort(404)
+    return step_id
 
 
 @bp.post("/milestones/<int:milestone_id>/done")
@@ -145,9 +115,9 @@ def done(milestone_id: int) -> ResponseReturnValue:
         return _render_milestone(get_milestone(milestone_id), form, 400)
     sent = request.form
     step_id = _change_milestone(
-        TICK, milestone_id,
-        b_note=(form.note.data or "") if "note" in sent else None,
-        b_evidence_url=(form.evidence_url.data or "") if "evidence_url" in sent else None)
+        progress.tick, milestone_id,
+        note=(form.note.data or "") if "note" in sent else None,
+        evidence_url=(form.evidence_url.data or "") if "evidence_url" in sent else None)
     step = get_catalog().milestone(step_id)
     flash(f"Done: {step.title if step else step_id}.")
     return redirect(local_target(request.form.get("next")))
@@ -159,7 +129,7 @@ def done(milestone_id: int) -> ResponseReturnValue:
 def undo(milestone_id: int) -> ResponseReturnValue:
     """Open a ticked milestone again."""
     if ActionForm().validate():
-        _change_milestone(UNDO, milestone_id)
+        _change_milestone(progress.untick, milestone_id)
         flash("Marked as not done.")
     return redirect(local_target(request.form.get("next")))
 

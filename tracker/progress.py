@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 from datetime import date, datetime
 from itertools import groupby
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, Update, bindparam, func, select, update
 
 from . import scheduling
-from .models import Milestone, Plan, User
-from .plans import Catalog, Milestone as Step, Phase, Roadmap
+from .models import Milestone, Plan, User, UTCDateTime
+from .plans import Catalog, Phase, Roadmap
+from .plans import Milestone as Step
 
 
 def create_plan(
@@ -87,26 +90,57 @@ def done_dates(milestones: Sequence[MilestoneState], user: User) -> list[date | 
     return [m.done_at.astimezone(zone).date() if m.done_at else None for m in milestones]
 
 
-def set_done(
-    milestone: Milestone, user: User, *, now: datetime, note: str | None = None,
-    evidence_url: str | None = None,
-) -> None:
-    """Tick a milestone off; a note or link left as None keeps what was saved before."""
-    if milestone.done_at is None:
-        milestone.done_at = now
-    if note is not None:
-        milestone.note = note
-    if evidence_url is not None:
-        milestone.evidence_url = evidence_url
-    milestone.updated_at = now
-    user.calendar_changed_at = now
+# Tick and undo are single statements the database applies to the row as it is when it
+# writes: the change depends on nothing read before, so a tick and an undo racing on the
+# same row (two tabs) cannot lose one another, and on SQLite the write lock is held for
+# two statements only. Built once ("b_" names: update() keeps column names for itself).
+_OWN_MILESTONE = (Milestone.id == bindparam("b_milestone")) & Milestone.plan_id.in_(
+    select(Plan.id).where(Plan.user_id == bindparam("b_user")))
+_NOW = bindparam("b_now", type_=UTCDateTime())
 
 
-def set_open(milestone: Milestone, user: User, *, now: datetime) -> None:
-    """Undo a tick: the milestone is open again, its note kept."""
-    milestone.done_at = None
-    milestone.updated_at = now
-    user.calendar_changed_at = now
+def _sent_or_kept(column: Any) -> Any:
+    # None keeps what was saved: the one-click button sends no note fields.
+    return func.coalesce(bindparam(f"b_{column.key}", type_=column.type), column)
+
+
+_TICK = (
+    update(Milestone).where(_OWN_MILESTONE)
+    .values(done_at=func.coalesce(Milestone.done_at, _NOW), updated_at=_NOW,
+            note=_sent_or_kept(Milestone.note), evidence_url=_sent_or_kept(Milestone.evidence_url))
+    .returning(Milestone.step_id)
+)
+_UNTICK = (update(Milestone).where(_OWN_MILESTONE).values(done_at=None, updated_at=_NOW)
+           .returning(Milestone.step_id))
+_CALENDAR_CHANGED = (update(User).where(User.id == bindparam("b_user"))
+                     .values(calendar_changed_at=_NOW))
+
+
+def _change(connection: Connection, statement: Update, params: dict[str, Any]) -> str | None:
+    step_id = connection.execute(statement, params).scalar()
+    if step_id is not None:
+        connection.execute(_CALENDAR_CHANGED, params)
+    return step_id
+
+
+def tick(
+    connection: Connection, milestone_id: int, user_id: int, *, now: datetime,
+    note: str | None = None, evidence_url: str | None = None,
+) -> str | None:
+    """Tick a learner's milestone off; a note or link left as None keeps what was saved.
+
+    Ticking again keeps the first completion time. Returns the milestone's step id, or
+    None when the milestone is not the learner's.
+    """
+    params = {"b_milestone": milestone_id, "b_user": user_id, "b_now": now,
+              "b_note": note, "b_evidence_url": evidence_url}
+    return _change(connection, _TICK, params)
+
+
+def untick(connection: Connection, milestone_id: int, user_id: int, *, now: datetime) -> str | None:
+    """Open a ticked milestone again, its note kept; None when it is not the learner's."""
+    params = {"b_milestone": milestone_id, "b_user": user_id, "b_now": now}
+    return _change(connection, _UNTICK, params)
 
 
 def _move(plan: Plan, new_dues: Sequence[date], now: datetime) -> int:
@@ -239,7 +273,8 @@ def summarize(
     """
     states = plan.milestones if milestones is None else milestones
     done_on = done_dates(states, user)
-    rows = [Row.of(m, catalog.milestone(m.step_id), d, today) for m, d in zip(states, done_on, strict=True)]
+    rows = [Row.of(m, catalog.milestone(m.step_id), d, today)
+            for m, d in zip(states, done_on, strict=True)]
     phases: list[PhaseRow] = []
     for phase_id, group in groupby(rows, key=lambda r: r.state.phase_id):
         roadmap_id, _, slug = phase_id.partition("/")
