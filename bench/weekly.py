@@ -56,24 +56,16 @@ CHUNK = 20_000
 def seed(path: Path, learners: int, milestones: int) -> None:
     """Create the schema and fill it: learners with one plan each, behind by 0-9 days."""
     import sqlalchemy as sa
+    from seed import phase_sizes, steps as roadmap_steps  # the plan shape of bench/seed.py
 
     from tracker import scheduling
     from tracker.db import upgrade
     from tracker.models import Milestone, Plan, User
-    from tracker.plans import load_catalog
 
     engine = sa.create_engine(f"sqlite:///{path}")
     upgrade(engine)
-    catalog = load_catalog()
-    phases = [(r, p) for r in catalog.roadmaps_for("go-rust") for p in r.phases]
-    steps = [(m.id, f"{r.id}/{p.id}") for r, p in phases for m in p.milestones]
-    sizes = [(p.days, len(p.milestones)) for _, p in phases]
-    if milestones > len(steps):
-        steps += [
-            (f"rust/bench-extra-{i}", "rust/bench-extra") for i in range(milestones - len(steps))
-        ]
-        sizes.append((30, milestones - sum(n for _, n in sizes)))
-    steps = steps[:milestones]
+    steps = roadmap_steps(milestones)
+    sizes = phase_sizes(milestones)
     today = NOW.date()
     created = NOW - timedelta(days=120)
     dues_for: dict[tuple[date, str], list[date]] = {}
