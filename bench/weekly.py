@@ -56,7 +56,8 @@ CHUNK = 20_000
 def seed(path: Path, learners: int, milestones: int) -> None:
     """Create the schema and fill it: learners with one plan each, behind by 0-9 days."""
     import sqlalchemy as sa
-    from seed import phase_sizes, steps as roadmap_steps  # the plan shape of bench/seed.py
+    from seed import phase_sizes  # the plan shape of bench/seed.py
+    from seed import steps as roadmap_steps
 
     from tracker import scheduling
     from tracker.db import upgrade

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from tracker.db import db
-from tracker.models import Milestone, Plan, User, utcnow
+from tracker.models import Milestone, Plan, utcnow
 
 GO_ANSWERS = {
     "job-security": "yes",
