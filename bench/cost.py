@@ -7,8 +7,9 @@ Calls the WSGI app directly (no server, no network) for each case of bench/load.
 learner of the seeded database, and reports per request: CPU milliseconds of this process
 (``time.process_time``, so a busy machine inflates it far less than wall time), statements,
 and the wall time spent inside the database driver. ``--profile CASE`` prints the top of a
-cProfile for one case. The ratio "x bare" here is CPU cost, the inverse of what bench/load.py
-measures as throughput: it tells what a case can reach before the server is the limit.
+cProfile for one case (SORT=cumulative and TOP=N in the environment change the listing).
+The ratio "x bare" here is CPU cost, the inverse of what bench/load.py measures as
+throughput: it tells what a case can reach before the server is the limit.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import os
 import pstats
 import time
 from typing import Any
@@ -133,7 +135,8 @@ def main() -> None:
         profile = cProfile.Profile()
         profile.runcall(lambda: [call(app, args.profile, lr) for _ in range(args.requests)])
         text = io.StringIO()
-        pstats.Stats(profile, stream=text).sort_stats("tottime").print_stats(30)
+        order, top = os.environ.get("SORT", "tottime"), int(os.environ.get("TOP", "30"))
+        pstats.Stats(profile, stream=text).sort_stats(order).print_stats(top)
         print(text.getvalue())
 
 

@@ -241,7 +241,9 @@ class SMTPSink:
             return "451 4.3.0 Try again later"
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         self.raw.append(envelope.original_content)
-        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        self.messages.append(
+            email.message_from_bytes(envelope.content, policy=email.policy.default)
+        )
         return "250 OK"
 
     def start(self) -> None:

@@ -51,7 +51,9 @@ def test_login_logout(client, auth, make_user):
 def test_login_does_not_say_which_part_was_wrong(auth, make_user):
     make_user()
     wrong_password = auth.login(password="not the password").get_data(as_text=True)
-    no_account = auth.login(email="nobody@example.com", password="not the password").get_data(as_text=True)
+    no_account = auth.login(email="nobody@example.com", password="not the password").get_data(
+        as_text=True
+    )
     assert "Email or password is incorrect." in wrong_password
     assert "Email or password is incorrect." in no_account
 
@@ -70,7 +72,9 @@ def test_login_redirects_only_to_local_paths(client, make_user):
 
 def test_session_cookie_is_secure_httponly_lax(client, make_user):
     make_user()
-    response = client.submit("/login", {"email": "learner@example.com", "password": "correct horse battery"})
+    response = client.submit(
+        "/login", {"email": "learner@example.com", "password": "correct horse battery"}
+    )
     cookie = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith("session="))
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
@@ -85,14 +89,19 @@ def test_login_is_rate_limited(client, make_user):
     make_user()
     token = client.csrf_token()
     codes = [
-        client.post("/login", data={"csrf_token": token, "email": "learner@example.com", "password": "wrong"}).status_code
+        client.post(
+            "/login",
+            data={"csrf_token": token, "email": "learner@example.com", "password": "wrong"},
+        ).status_code
         for _ in range(12)
     ]
     assert codes[:10] == [400] * 10
     assert codes[10:] == [429, 429]
 
 
-def test_signup_racing_another_signup_answers_like_a_taken_address(app, client, make_user, monkeypatch):
+def test_signup_racing_another_signup_answers_like_a_taken_address(
+    app, client, make_user, monkeypatch
+):
     from tracker import auth
     from tracker.models import Notification
 
@@ -100,7 +109,9 @@ def test_signup_racing_another_signup_answers_like_a_taken_address(app, client, 
     real_find_user = auth.find_user
     calls = iter([None])  # the first look misses the account another request just created
     monkeypatch.setattr(auth, "find_user", lambda email: next(calls, real_find_user(email)))
-    response = client.submit("/signup", {"email": "racer@example.com", "password": "a long enough password"})
+    response = client.submit(
+        "/signup", {"email": "racer@example.com", "password": "a long enough password"}
+    )
     assert response.status_code == 200 and "Check your inbox" in response.get_data(as_text=True)
     with app.app_context():
         kinds = db.session.scalars(select(Notification.kind)).all()

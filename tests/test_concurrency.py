@@ -414,7 +414,9 @@ def test_sweeping_workers_split_the_learners(app, database_url, make_user, make_
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_pages_read_beside_a_writer_on_sqlite(app, client, auth, make_user, make_plan, database_url):
+def test_pages_read_beside_a_writer_on_sqlite(
+    app, client, auth, make_user, make_plan, database_url
+):
     import sqlite3
     import time
 

@@ -9,7 +9,10 @@ from tracker.filters import day
 
 def test_day_is_a_time_element_with_an_iso_date() -> None:
     assert day(date(2027, 1, 4)) == '<time datetime="2027-01-04">Mon 4 Jan</time>'
-    assert day(date(2027, 1, 4), "%A %-d %B %Y") == '<time datetime="2027-01-04">Monday 4 January 2027</time>'
+    assert (
+        day(date(2027, 1, 4), "%A %-d %B %Y")
+        == '<time datetime="2027-01-04">Monday 4 January 2027</time>'
+    )
 
 
 def test_day_escapes_what_the_format_adds() -> None:

@@ -102,7 +102,10 @@ def login() -> ResponseReturnValue:
     form = LoginForm()
     if form.validate_on_submit():
         user = find_user(form.email.data)
-        if check_password_hash(user.password_hash if user else _DUMMY_HASH, form.password.data) and user:
+        if (
+            check_password_hash(user.password_hash if user else _DUMMY_HASH, form.password.data)
+            and user
+        ):
             session.clear()  # a fresh session on login: no fixation
             login_user(user)
             return redirect(local_target(request.args.get("next")))

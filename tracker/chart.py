@@ -81,7 +81,11 @@ def render_burn_up(
 
 @lru_cache(maxsize=1024)
 def _render(
-    dues: tuple[date, ...], done_on: tuple[date | None, ...], start: date, today: date, chart_id: str
+    dues: tuple[date, ...],
+    done_on: tuple[date | None, ...],
+    start: date,
+    today: date,
+    chart_id: str,
 ) -> Markup:
     if not dues:
         return Markup("")

@@ -69,7 +69,9 @@ def questions() -> ResponseReturnValue:
         answers = {q.id: _as_list(form[q.id].data) for q in flow.questions}
         session["decision"] = {"answers": answers}
         return redirect(url_for("decide.result"))
-    return render_template("decide/questions.html", flow=flow, form=form), 400 if form.errors else 200
+    return render_template("decide/questions.html", flow=flow, form=form), (
+        400 if form.errors else 200
+    )
 
 
 def _as_list(value: Any) -> list[str]:
@@ -114,6 +116,9 @@ def result() -> ResponseReturnValue:
         "decide/result.html",
         flow=catalog.decision,
         recommendation=recommendation,
-        days={o.id: sum(r.days for r in catalog.roadmaps_for(o.id)) for o in catalog.decision.outcomes.values()},
+        days={
+            o.id: sum(r.days for r in catalog.roadmaps_for(o.id))
+            for o in catalog.decision.outcomes.values()
+        },
         form=form,
     ), 400 if form.errors else 200

@@ -23,8 +23,10 @@ def healthz() -> ResponseReturnValue:
     except SQLAlchemyError as e:
         return jsonify(status="error", database=f"error: {type(e).__name__}"), 503
     now = utcnow()
-    worker = {"last_beat": beat.isoformat() if beat else None,
-              "status": "ok" if beat and now - beat < STALE_AFTER else ("stale" if beat else "never")}
+    worker = {
+        "last_beat": beat.isoformat() if beat else None,
+        "status": "ok" if beat and now - beat < STALE_AFTER else ("stale" if beat else "never"),
+    }
     # The web app is healthy without a worker (mail is only delayed); the field tells ops.
     return jsonify(status="ok", database="ok", scheduler=worker)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -147,7 +148,9 @@ class _Checker:
     def fail(self, field: str, problem: str) -> None:
         self.problems.append(f"{self.name}: {field}: {problem}")
 
-    def table(self, data: Any, field: str, required: set[str], optional: set[str] = set()) -> bool:
+    def table(
+        self, data: Any, field: str, required: set[str], optional: AbstractSet[str] = frozenset()
+    ) -> bool:
         if not isinstance(data, dict):
             self.fail(field or "(file)", "must be a table")
             return False
@@ -237,7 +240,10 @@ def parse_roadmap(data: dict[str, Any], name: str) -> tuple[Roadmap | None, list
             c.fail(_join(pf, "milestones"), "needs at least one milestone")
         phase_days = c.integer(raw_phase, pf, "days", 1, 3650)
         if phase_days and len(raw_milestones) > phase_days:
-            c.fail(_join(pf, "milestones"), f"{len(raw_milestones)} milestones do not fit in {phase_days} days")
+            c.fail(
+                _join(pf, "milestones"),
+                f"{len(raw_milestones)} milestones do not fit in {phase_days} days",
+            )
         for j, raw in enumerate(raw_milestones):
             mf = _join(_join(pf, "milestones"), j)
             if not c.table(raw, mf, {"id", "topic", "title", "learn", "done_when"}, {"links"}):
@@ -309,9 +315,13 @@ def parse_decision(
             if not roadmaps:
                 c.fail(_join(of, "roadmaps"), "needs at least one roadmap id")
             for k, r in enumerate(roadmaps):
-                if not isinstance(r, str) or (known_roadmaps is not None and r not in known_roadmaps):
+                if not isinstance(r, str) or (
+                    known_roadmaps is not None and r not in known_roadmaps
+                ):
                     c.fail(_join(_join(of, "roadmaps"), k), f"unknown roadmap {r!r}")
-            outcomes[key] = Outcome(key, c.text(raw, of, "title"), tuple(roadmaps), c.text(raw, of, "summary"))
+            outcomes[key] = Outcome(
+                key, c.text(raw, of, "title"), tuple(roadmaps), c.text(raw, of, "summary")
+            )
     else:
         c.fail("outcomes", "must be a table")
     questions: list[Question] = []
@@ -344,7 +354,9 @@ def parse_decision(
                 Answer(
                     id=c.slug(raw_a, af, answer_ids),
                     label=c.text(raw_a, af, "label"),
-                    points={k: v for k, v in points.items() if k in LANGUAGES and isinstance(v, int)},
+                    points={
+                        k: v for k, v in points.items() if k in LANGUAGES and isinstance(v, int)
+                    },
                     reason=c.text(raw_a, af, "reason"),
                 )
             )

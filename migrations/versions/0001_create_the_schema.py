@@ -12,7 +12,6 @@ from alembic import op
 
 import tracker.models
 
-
 revision: str = '0001'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -63,12 +62,16 @@ def upgrade() -> None:
     sa.Column('expires_at', tracker.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('sent_at', tracker.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', tracker.models.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_notification_user_id_user'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(
+        ['user_id'], ['user.id'], name=op.f('fk_notification_user_id_user'), ondelete='CASCADE'
+    ),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notification')),
     sa.UniqueConstraint('dedupe_key', name=op.f('uq_notification_dedupe_key'))
     )
     with op.batch_alter_table('notification', schema=None) as batch_op:
-        batch_op.create_index('ix_notification_pending', ['status', 'next_attempt_at', 'id'], unique=False)
+        batch_op.create_index(
+            'ix_notification_pending', ['status', 'next_attempt_at', 'id'], unique=False
+        )
         batch_op.create_index(batch_op.f('ix_notification_user_id'), ['user_id'], unique=False)
 
     op.create_table('feed_cache',
@@ -77,7 +80,9 @@ def upgrade() -> None:
     sa.Column('etag', sa.String(length=64), nullable=False),
     sa.Column('modified_at', tracker.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('body', sa.LargeBinary(), nullable=False),
-    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_feed_cache_user_id_user'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(
+        ['user_id'], ['user.id'], name=op.f('fk_feed_cache_user_id_user'), ondelete='CASCADE'
+    ),
     sa.PrimaryKeyConstraint('user_id', name=op.f('pk_feed_cache'))
     )
     op.create_table('plan',
@@ -93,7 +98,9 @@ def upgrade() -> None:
     sa.Column('archived_at', tracker.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', tracker.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', tracker.models.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_plan_user_id_user'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(
+        ['user_id'], ['user.id'], name=op.f('fk_plan_user_id_user'), ondelete='CASCADE'
+    ),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_plan'))
     )
     with op.batch_alter_table('plan', schema=None) as batch_op:
@@ -112,7 +119,9 @@ def upgrade() -> None:
     sa.Column('uid', sa.String(length=64), nullable=False),
     sa.Column('sequence', sa.Integer(), nullable=False),
     sa.Column('updated_at', tracker.models.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['plan_id'], ['plan.id'], name=op.f('fk_milestone_plan_id_plan'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(
+        ['plan_id'], ['plan.id'], name=op.f('fk_milestone_plan_id_plan'), ondelete='CASCADE'
+    ),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_milestone')),
     sa.UniqueConstraint('plan_id', 'step_id', name=op.f('uq_milestone_plan_id')),
     sa.UniqueConstraint('uid', name=op.f('uq_milestone_uid'))
