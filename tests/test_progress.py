@@ -101,7 +101,7 @@ def test_progress_survives_roadmap_edits(
     with app.app_context():
         db.session.expire_all()
         plan = get_plan(plan_id)
-        summary = progress.summarize(plan, plan.user, catalog, date(2027, 1, 12))
+        summary = progress.summarize(plan, plan.milestones, plan.user, catalog, date(2027, 1, 12))
         after = [
             (r.state.step_id, r.state.due_date, r.state.done_at, r.state.note) for r in summary.rows
         ]
@@ -296,7 +296,7 @@ def test_summarize_says_what_to_study(app: Flask, make_user: Any, make_plan: Any
         dues = [m.due_date for m in plan.milestones]
         tick(plan.milestones[0], note="", evidence_url="", now=NOW)
         today = dues[2]
-        summary = progress.summarize(plan, plan.user, get_catalog(), today)
+        summary = progress.summarize(plan, plan.milestones, plan.user, get_catalog(), today)
         assert [r.state.position for r in summary.due_now] == [1, 2]
         assert summary.next_up is not None and summary.next_up.state.position == 3
         assert summary.pace.status == "behind" and summary.pace.label == "1 milestone behind"

@@ -170,7 +170,6 @@ def calendar_feed() -> dict[str, Any]:
     return {
         "url": url,
         "webcal": webcal_url(url) if url else None,
-        "action": ActionForm(),
         # formdata=None: on a page re-rendered after another form's POST, show the saved value.
         "alarm": AlarmForm(formdata=None, feed_alarm=current_user.feed_alarm),
         "reminder_time": current_user.reminder_time,

@@ -23,6 +23,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def parse_weekdays(study_days: str) -> tuple[int, ...]:
+    """Return stored study days ("01234") as weekday numbers (Monday 0)."""
+    return tuple(int(d) for d in study_days)
+
+
 class UTCDateTime(sa.TypeDecorator[datetime]):
     """A timestamp stored as UTC and read back aware, on SQLite as on PostgreSQL."""
 
@@ -111,7 +116,7 @@ class Plan(Model):
     @property
     def weekdays(self) -> tuple[int, ...]:
         """Return the study days as weekday numbers (Monday 0)."""
-        return tuple(int(d) for d in self.study_days)
+        return parse_weekdays(self.study_days)
 
 
 class Milestone(Model):

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, Update, bindparam, func, select, update
 
 from . import scheduling
-from .models import Milestone, Plan, User, UTCDateTime
+from .models import Milestone, Plan, User, UTCDateTime, parse_weekdays
 from .plans import Catalog, Phase, Roadmap
 from .plans import Milestone as Step
 
@@ -148,7 +148,8 @@ def _move(plan: Plan, new_dues: Sequence[date], now: datetime) -> int:
     for milestone, due in zip(plan.milestones, new_dues, strict=True):
         if milestone.due_date != due:
             milestone.due_date = due
-            milestone.sequence += 1  # calendar clients take the new date only with a higher SEQUENCE
+            # Calendar clients take the new date only with a higher SEQUENCE.
+            milestone.sequence += 1
             milestone.updated_at = now
             moved += 1
     if moved:
@@ -159,8 +160,9 @@ def _move(plan: Plan, new_dues: Sequence[date], now: datetime) -> int:
 
 def replan_preview(plan: Plan, today: date) -> list[date]:
     """Return the due dates a re-plan from ``today`` would give, changing nothing."""
+    milestones = plan.milestones
     return scheduling.replan(
-        [m.due_date for m in plan.milestones], [m.is_done for m in plan.milestones], today, plan.weekdays
+        [m.due_date for m in milestones], [m.is_done for m in milestones], today, plan.weekdays
     )
 
 
@@ -181,19 +183,33 @@ def resume(plan: Plan, today: date, now: datetime) -> int:
     plan.updated_at = now
     if paused_on is None or today <= paused_on:
         return 0
-    days = plan.weekdays
-    dues = [m.due_date for m in plan.milestones]
-    shifted = iter(scheduling.shift([d for d, m in zip(dues, plan.milestones) if not m.is_done], paused_on, today, days))
-    return _move(plan, [d if m.is_done else next(shifted) for d, m in zip(dues, plan.milestones)], now)
+    milestones = plan.milestones
+    open_dues = [m.due_date for m in milestones if not m.is_done]
+    shifted = iter(scheduling.shift(open_dues, paused_on, today, plan.weekdays))
+    return _move(plan, [m.due_date if m.is_done else next(shifted) for m in milestones], now)
 
 
-@dataclass(frozen=True, slots=True)
+class PlanState(Protocol):
+    """What a summary reads of a plan: a ``Plan``, or a plain row of its columns."""
+
+    @property
+    def start_date(self) -> date: ...
+    @property
+    def study_days(self) -> str: ...
+    @property
+    def paused_on(self) -> date | None: ...
+    @property
+    def outcome(self) -> str: ...
+    @property
+    def recommended(self) -> str: ...
+
+
+# Rows and phases are plain slotted classes, built fresh for each page and never shared:
+# a frozen dataclass sets each field through object.__setattr__, five times the cost, and
+# the dashboard builds 90 of them per view.
+@dataclass(slots=True)
 class Row:
-    """A milestone as the dashboard shows it: state joined with roadmap text.
-
-    The fields the page reads are copied off the model once: a 90-milestone dashboard
-    reads each several times, and instrumented attributes cost ten times a plain one.
-    """
+    """A milestone as the dashboard shows it: state joined with roadmap text."""
 
     state: MilestoneState
     step: Step | None  # None when a roadmap no longer has this milestone
@@ -204,19 +220,13 @@ class Row:
     title: str
     topic: str
 
-    @classmethod
-    def of(cls, m: MilestoneState, step: Step | None, done_on: date | None, today: date) -> Row:
-        """Join one milestone with its roadmap text as seen on ``today``."""
-        due = m.due_date
-        return cls(m, step, done_on, m.id, due, done_on is None and due < today,
-                   step.title if step else m.step_id, step.topic if step else "")
 
-
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class PhaseRow:
     roadmap: Roadmap
     phase: Phase | None
     rows: list[Row]
+    done: int
 
     @property
     def title(self) -> str:
@@ -232,17 +242,14 @@ class PhaseRow:
         return self.title.partition(":")[2].strip()
 
     @property
-    def done(self) -> int:
-        return sum(1 for r in self.rows if r.done_on)
-
-    @property
     def percent(self) -> int:
         return self.done * 100 // len(self.rows) if self.rows else 0
 
 
 @dataclass(frozen=True)
 class Summary:
-    plan: Plan
+    plan: PlanState
+    weekdays: tuple[int, ...]
     today: date
     pace: scheduling.Pace
     rows: list[Row]
@@ -256,7 +263,9 @@ class Summary:
     @property
     def current_phase(self) -> int:
         """Return the 1-based number of the phase being studied: the first with open work."""
-        return next((i for i, ph in enumerate(self.phases, 1) if ph.done < len(ph.rows)), len(self.phases))
+        return next(
+            (i for i, ph in enumerate(self.phases, 1) if ph.done < len(ph.rows)), len(self.phases)
+        )
 
     @property
     def next_up(self) -> Row | None:
@@ -265,21 +274,26 @@ class Summary:
 
 
 def summarize(
-    plan: Plan, user: User, catalog: Catalog, today: date, milestones: Sequence[MilestoneState] | None = None
+    plan: PlanState, states: Sequence[MilestoneState], user: User, catalog: Catalog, today: date
 ) -> Summary:
-    """Join a plan's state with roadmap text and work out its pace at ``today``.
+    """Join a plan's milestones with roadmap text and work out its pace at ``today``.
 
-    ``milestones`` may be plain rows read for the occasion; by default the plan's own.
+    The plan and its milestones may be models or plain rows of their columns.
     """
-    states = plan.milestones if milestones is None else milestones
     done_on = done_dates(states, user)
-    rows = [Row.of(m, catalog.milestone(m.step_id), d, today)
-            for m, d in zip(states, done_on, strict=True)]
+    step_of = catalog.milestone
+    rows = []
+    for m, done in zip(states, done_on, strict=True):
+        step, due = step_of(m.step_id), m.due_date
+        rows.append(Row(m, step, done, m.id, due, done is None and due < today,
+                        step.title if step else m.step_id, step.topic if step else ""))
     phases: list[PhaseRow] = []
     for phase_id, group in groupby(rows, key=lambda r: r.state.phase_id):
         roadmap_id, _, slug = phase_id.partition("/")
         roadmap = catalog.roadmaps[roadmap_id]
         phase = next((p for p in roadmap.phases if p.id == slug), None)
-        phases.append(PhaseRow(roadmap, phase, list(group)))
-    pace = scheduling.pace([r.due for r in rows], done_on, today, plan.weekdays)
-    return Summary(plan, today, pace, rows, phases)
+        phase_rows = list(group)
+        phases.append(PhaseRow(roadmap, phase, phase_rows, sum(1 for r in phase_rows if r.done_on)))
+    weekdays = parse_weekdays(plan.study_days)
+    pace = scheduling.pace([r.due for r in rows], done_on, today, weekdays)
+    return Summary(plan, weekdays, today, pace, rows, phases)
