@@ -23,3 +23,10 @@ def test_templates_use_it(app) -> None:
     with app.app_context():
         html = app.jinja_env.from_string("{{ d | day('%-d %b') }}").render(d=date(2027, 2, 1))
     assert html == '<time datetime="2027-02-01">1 Feb</time>'
+
+
+def test_day_is_kept_by_date_and_format() -> None:
+    first = day(date(2027, 3, 1))
+    assert day(date(2027, 3, 1)) is first  # the same element, not formatted again
+    assert day(date(2027, 3, 1), "%d %B") == '<time datetime="2027-03-01">01 March</time>'
+    assert day(date(2027, 3, 2)) == '<time datetime="2027-03-02">Tue 2 Mar</time>'

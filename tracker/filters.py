@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 
 from flask import Flask
 from markupsafe import Markup, escape
 
 
+# A page shows a few dozen dates out of the few hundred a plan spans, and strftime is the
+# costliest call in a dashboard row: the rendered element is kept by date and format.
+@lru_cache(maxsize=4096)
 def day(value: date, fmt: str = "%a %-d %b") -> Markup:
     """Render a date as a ``<time>`` element: text for people, ISO date for machines."""
     # A filter rather than a macro, and no Markup.format: either cost more than the row.

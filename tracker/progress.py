@@ -219,31 +219,32 @@ class Row:
     late: bool  # open and due before today
     title: str
     topic: str
+    note: str
+    evidence_url: str
 
 
 @dataclass(slots=True)
 class PhaseRow:
+    """A phase (a month) of the plan with its milestones, as the dashboard shows it."""
+
+    number: int  # 1-based, as in /dashboard?phase=N
     roadmap: Roadmap
-    phase: Phase | None
+    phase: Phase | None  # None when a roadmap no longer has this phase
     rows: list[Row]
+    title: str
+    name: str  # the title's head: "Month 2" of "Month 2: Concurrency"
+    topic: str  # and its tail
     done: int
+    percent: int
 
-    @property
-    def title(self) -> str:
-        return self.phase.title if self.phase else "Retired phase"
-
-    @property
-    def name(self) -> str:
-        """Return the title's head: "Month 2" of "Month 2: Concurrency"."""
-        return self.title.partition(":")[0]
-
-    @property
-    def topic(self) -> str:
-        return self.title.partition(":")[2].strip()
-
-    @property
-    def percent(self) -> int:
-        return self.done * 100 // len(self.rows) if self.rows else 0
+    @classmethod
+    def of(cls, number: int, roadmap: Roadmap, phase: Phase | None, rows: list[Row]) -> PhaseRow:
+        """Count a phase's milestones done and split its title."""
+        title = phase.title if phase else "Retired phase"
+        name, _, topic = title.partition(":")
+        done = sum(1 for r in rows if r.done_on)
+        return cls(number, roadmap, phase, rows, title, name, topic.strip(), done,
+                   done * 100 // len(rows))
 
 
 @dataclass(frozen=True)
@@ -286,14 +287,14 @@ def summarize(
     for m, done in zip(states, done_on, strict=True):
         step, due = step_of(m.step_id), m.due_date
         rows.append(Row(m, step, done, m.id, due, done is None and due < today,
-                        step.title if step else m.step_id, step.topic if step else ""))
+                        step.title if step else m.step_id, step.topic if step else "",
+                        m.note, m.evidence_url))
     phases: list[PhaseRow] = []
-    for phase_id, group in groupby(rows, key=lambda r: r.state.phase_id):
+    for number, (phase_id, group) in enumerate(groupby(rows, key=lambda r: r.state.phase_id), 1):
         roadmap_id, _, slug = phase_id.partition("/")
         roadmap = catalog.roadmaps[roadmap_id]
         phase = next((p for p in roadmap.phases if p.id == slug), None)
-        phase_rows = list(group)
-        phases.append(PhaseRow(roadmap, phase, phase_rows, sum(1 for r in phase_rows if r.done_on)))
+        phases.append(PhaseRow.of(number, roadmap, phase, list(group)))
     weekdays = parse_weekdays(plan.study_days)
     pace = scheduling.pace([r.due for r in rows], done_on, today, weekdays)
     return Summary(plan, weekdays, today, pace, rows, phases)
