@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -28,6 +29,25 @@ ENGINES = {
 PASSWORD = "bench password 123"
 SECRET_KEY = "bench-secret-key"  # the seeded feed tokens are derived from it
 BASE_URL = "https://tracker.example"
+
+
+def add_reference_routes(app: Any) -> None:
+    """Add the routes every case is measured against.
+
+    /bench/bare answers at once: the most a Flask route can do on this server (the
+    ceiling). /bench/signed-in answers a signed-in learner at once: what any of their
+    pages costs before its own work (session cookie, user load, transaction).
+    """
+    from flask_login import current_user, login_required
+
+    from tracker.db import reads_only
+
+    app.add_url_rule("/bench/bare", "bench_bare", lambda: "ok")
+    app.add_url_rule(
+        "/bench/signed-in",
+        "bench_signed_in",
+        reads_only(login_required(lambda: str(current_user.id))),
+    )
 
 
 def url_for(engine: str) -> str:

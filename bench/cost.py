@@ -23,7 +23,7 @@ import time
 from typing import Any
 
 import sqlalchemy as sa
-from common import BASE_URL, SECRET_KEY, url_for
+from common import BASE_URL, SECRET_KEY, add_reference_routes, url_for
 from load import AGENT, CASES, EXPECTED, FORM, HOST, Learner, prepare, tick_body
 from werkzeug.test import EnvironBuilder
 
@@ -32,7 +32,7 @@ def make_app(url: str) -> Any:
     from tracker import create_app
 
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": SECRET_KEY, "BASE_URL": BASE_URL})
-    app.add_url_rule("/bench/bare", view_func=lambda: "ok")
+    add_reference_routes(app)
     return app
 
 
@@ -40,6 +40,10 @@ def environ(case: str, lr: Learner) -> dict[str, Any]:
     base = {"REMOTE_ADDR": HOST, "HTTP_USER_AGENT": AGENT}
     if case == "bare":
         return EnvironBuilder("/bench/bare", environ_base=base).get_environ()
+    if case == "signed-in":
+        return EnvironBuilder(
+            "/bench/signed-in", environ_base={**base, "HTTP_COOKIE": lr.cookie}
+        ).get_environ()
     if case == "dashboard":
         return EnvironBuilder(
             "/dashboard", environ_base={**base, "HTTP_COOKIE": lr.cookie}

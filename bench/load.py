@@ -137,6 +137,8 @@ def requests(
     for lr in learners:
         if case == "bare":
             out.append(("GET", "/bench/bare", {}, None))
+        elif case == "signed-in":
+            out.append(("GET", "/bench/signed-in", {"Cookie": lr.cookie}, None))
         elif case == "dashboard":
             out.append(("GET", "/dashboard", {"Cookie": lr.cookie}, None))
         elif case == "feed 200":
@@ -155,7 +157,14 @@ def requests(
     return out
 
 
-EXPECTED = {"bare": 200, "dashboard": 200, "feed 200": 200, "feed 304": 304, "tick": 302}
+EXPECTED = {
+    "bare": 200,
+    "signed-in": 200,
+    "dashboard": 200,
+    "feed 200": 200,
+    "feed 304": 304,
+    "tick": 302,
+}
 CASES = list(EXPECTED)
 
 

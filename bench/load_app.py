@@ -1,24 +1,16 @@
-"""The app as bench/load.py serves it: the real app, plus a bare route as the ceiling.
+"""The app as bench/load.py serves it: the real app, plus the bench's reference routes.
 
     gunicorn --chdir bench load_app:app      (configured by TRACKER_* variables)
 
-The bare route runs in the same processes, behind the same hooks, so "dashboard / bare"
-measures what the dashboard itself costs.
+The reference routes run in the same processes, behind the same hooks, so "dashboard /
+bare" measures what the dashboard itself costs.
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+from common import add_reference_routes
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from tracker import create_app  # noqa: E402
+from tracker import create_app
 
 app = create_app()
-
-
-@app.get("/bench/bare")
-def bare() -> str:
-    """Answer at once: the most a Flask route can do on this server."""
-    return "ok"
+add_reference_routes(app)

@@ -46,8 +46,8 @@ CURRENT_PLAN = (
     .limit(1)
 )
 MILESTONE_STATES = (
-    select(Milestone.id, Milestone.step_id, Milestone.phase_id, Milestone.position,
-           Milestone.due_date, Milestone.done_at, Milestone.note, Milestone.evidence_url)
+    select(Milestone.id, Milestone.step_id, Milestone.phase_id, Milestone.due_date,
+           Milestone.done_at, Milestone.note, Milestone.evidence_url)
     .where(Milestone.plan_id == bindparam("plan_id"))
     .order_by(Milestone.position)
 )
@@ -63,7 +63,6 @@ class MilestoneRow(NamedTuple):
     id: int
     step_id: str
     phase_id: str
-    position: int
     due_date: date
     done_at: datetime | None
     note: str
@@ -98,8 +97,7 @@ def dashboard() -> ResponseReturnValue:
     rows = connection.execute(MILESTONE_STATES, {"plan_id": plan.id}).all()
     states = list(map(MilestoneRow._make, rows))
     summary = progress.summarize(plan, states, current_user, get_catalog(), _today())
-    chart = render_burn_up([r.due for r in summary.rows], [r.done_on for r in summary.rows],
-                           plan.start_date, summary.today)
+    chart = render_burn_up(summary.dues, summary.done_on, plan.start_date, summary.today)
     # One phase's milestones are listed: ?phase=N, else the one being studied.
     shown = request.args.get("phase", type=int)
     if shown not in range(1, len(summary.phases) + 1):

@@ -6,10 +6,12 @@ the session and commits once.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cached_property
 from itertools import groupby
+from operator import attrgetter
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, Update, bindparam, func, select, update
@@ -72,8 +74,6 @@ class MilestoneState(Protocol):
     def step_id(self) -> str: ...
     @property
     def phase_id(self) -> str: ...
-    @property
-    def position(self) -> int: ...
     @property
     def due_date(self) -> date: ...
     @property
@@ -204,9 +204,8 @@ class PlanState(Protocol):
     def recommended(self) -> str: ...
 
 
-# Rows and phases are plain slotted classes, built fresh for each page and never shared:
-# a frozen dataclass sets each field through object.__setattr__, five times the cost, and
-# the dashboard builds 90 of them per view.
+# A Row is a plain slotted class, built fresh for each page and never shared: a frozen
+# dataclass sets each field through object.__setattr__, five times the cost.
 @dataclass(slots=True)
 class Row:
     """A milestone as the dashboard shows it: state joined with roadmap text."""
@@ -223,28 +222,44 @@ class Row:
     evidence_url: str
 
 
-@dataclass(slots=True)
+@dataclass
 class PhaseRow:
-    """A phase (a month) of the plan with its milestones, as the dashboard shows it."""
+    """A phase (a month) of the plan, as the dashboard shows it."""
 
     number: int  # 1-based, as in /dashboard?phase=N
     roadmap: Roadmap
     phase: Phase | None  # None when a roadmap no longer has this phase
-    rows: list[Row]
     title: str
     name: str  # the title's head: "Month 2" of "Month 2: Concurrency"
     topic: str  # and its tail
     done: int
+    total: int
     percent: int
+    positions: range  # of its milestones in the plan
+    join: Callable[[int], Row]
 
     @classmethod
-    def of(cls, number: int, roadmap: Roadmap, phase: Phase | None, rows: list[Row]) -> PhaseRow:
+    def of(
+        cls,
+        number: int,
+        roadmap: Roadmap,
+        phase: Phase | None,
+        positions: range,
+        done_on: Sequence[date | None],
+        join: Callable[[int], Row],
+    ) -> PhaseRow:
         """Count a phase's milestones done and split its title."""
         title = phase.title if phase else "Retired phase"
         name, _, topic = title.partition(":")
-        done = sum(1 for r in rows if r.done_on)
-        return cls(number, roadmap, phase, rows, title, name, topic.strip(), done,
-                   done * 100 // len(rows))
+        done = sum(1 for i in positions if done_on[i])
+        return cls(number, roadmap, phase, title, name, topic.strip(), done, len(positions),
+                   done * 100 // len(positions), positions, join)
+
+    @cached_property
+    def rows(self) -> list[Row]:
+        """Return its milestones joined with roadmap text, on first use: a page lists one
+        phase, and joining the other 80 milestones was a tenth of the dashboard."""
+        return [self.join(i) for i in self.positions]
 
 
 @dataclass(frozen=True)
@@ -253,25 +268,21 @@ class Summary:
     weekdays: tuple[int, ...]
     today: date
     pace: scheduling.Pace
-    rows: list[Row]
+    dues: list[date]
+    done_on: list[date | None]
     phases: list[PhaseRow]
+    due_now: list[Row]  # open milestones due today or earlier: what to study now
+    next_up: Row | None  # the first open milestone due after today
 
     @property
-    def due_now(self) -> list[Row]:
-        """Return open milestones due today or earlier: what to study now."""
-        return [r for r in self.rows if not r.done_on and r.due <= self.today]
+    def rows(self) -> list[Row]:
+        """Return every milestone joined with roadmap text."""
+        return [r for ph in self.phases for r in ph.rows]
 
     @property
     def current_phase(self) -> int:
         """Return the 1-based number of the phase being studied: the first with open work."""
-        return next(
-            (i for i, ph in enumerate(self.phases, 1) if ph.done < len(ph.rows)), len(self.phases)
-        )
-
-    @property
-    def next_up(self) -> Row | None:
-        """Return the first open milestone due after today."""
-        return next((r for r in self.rows if not r.done_on and r.due > self.today), None)
+        return next((ph.number for ph in self.phases if ph.done < ph.total), len(self.phases))
 
 
 def summarize(
@@ -282,19 +293,27 @@ def summarize(
     The plan and its milestones may be models or plain rows of their columns.
     """
     done_on = done_dates(states, user)
-    step_of = catalog.milestone
-    rows = []
-    for m, done in zip(states, done_on, strict=True):
-        step, due = step_of(m.step_id), m.due_date
-        rows.append(Row(m, step, done, m.id, due, done is None and due < today,
-                        step.title if step else m.step_id, step.topic if step else "",
-                        m.note, m.evidence_url))
+    dues = [m.due_date for m in states]
+
+    def join(i: int) -> Row:
+        m, done, due = states[i], done_on[i], dues[i]
+        step = catalog.milestone(m.step_id)
+        return Row(m, step, done, m.id, due, done is None and due < today,
+                   step.title if step else m.step_id, step.topic if step else "",
+                   m.note, m.evidence_url)
+
     phases: list[PhaseRow] = []
-    for number, (phase_id, group) in enumerate(groupby(rows, key=lambda r: r.state.phase_id), 1):
+    start = 0
+    for number, (phase_id, group) in enumerate(groupby(states, key=attrgetter("phase_id")), 1):
         roadmap_id, _, slug = phase_id.partition("/")
         roadmap = catalog.roadmaps[roadmap_id]
         phase = next((p for p in roadmap.phases if p.id == slug), None)
-        phases.append(PhaseRow.of(number, roadmap, phase, list(group)))
+        positions = range(start, start + sum(1 for _ in group))
+        phases.append(PhaseRow.of(number, roadmap, phase, positions, done_on, join))
+        start = positions.stop
+    open_ = [i for i, done in enumerate(done_on) if done is None]
+    due_now = [join(i) for i in open_ if dues[i] <= today]
+    next_up = next((join(i) for i in open_ if dues[i] > today), None)
     weekdays = parse_weekdays(plan.study_days)
-    pace = scheduling.pace([r.due for r in rows], done_on, today, weekdays)
-    return Summary(plan, weekdays, today, pace, rows, phases)
+    pace = scheduling.pace(dues, done_on, today, weekdays)
+    return Summary(plan, weekdays, today, pace, dues, done_on, phases, due_now, next_up)
