@@ -236,7 +236,7 @@ class PhaseRow:
     total: int
     percent: int
     positions: range  # of its milestones in the plan
-    join: Callable[[int], Row]
+    row_at: Callable[[int], Row]  # the milestone at a position, joined with roadmap text
 
     @classmethod
     def of(
@@ -246,20 +246,20 @@ class PhaseRow:
         phase: Phase | None,
         positions: range,
         done_on: Sequence[date | None],
-        join: Callable[[int], Row],
+        row_at: Callable[[int], Row],
     ) -> PhaseRow:
         """Count a phase's milestones done and split its title."""
         title = phase.title if phase else "Retired phase"
         name, _, topic = title.partition(":")
         done = sum(1 for i in positions if done_on[i])
         return cls(number, roadmap, phase, title, name, topic.strip(), done, len(positions),
-                   done * 100 // len(positions), positions, join)
+                   done * 100 // len(positions), positions, row_at)
 
     @cached_property
     def rows(self) -> list[Row]:
-        """Return its milestones joined with roadmap text, on first use: a page lists one
-        phase, and joining the other 80 milestones was a tenth of the dashboard."""
-        return [self.join(i) for i in self.positions]
+        """Return its milestones joined with roadmap text, on first use."""
+        # A page lists one phase: joining the other 80 milestones was a tenth of its work.
+        return [self.row_at(i) for i in self.positions]
 
 
 @dataclass(frozen=True)
@@ -295,7 +295,7 @@ def summarize(
     done_on = done_dates(states, user)
     dues = [m.due_date for m in states]
 
-    def join(i: int) -> Row:
+    def row_at(i: int) -> Row:
         m, done, due = states[i], done_on[i], dues[i]
         step = catalog.milestone(m.step_id)
         return Row(m, step, done, m.id, due, done is None and due < today,
@@ -309,11 +309,11 @@ def summarize(
         roadmap = catalog.roadmaps[roadmap_id]
         phase = next((p for p in roadmap.phases if p.id == slug), None)
         positions = range(start, start + sum(1 for _ in group))
-        phases.append(PhaseRow.of(number, roadmap, phase, positions, done_on, join))
+        phases.append(PhaseRow.of(number, roadmap, phase, positions, done_on, row_at))
         start = positions.stop
     open_ = [i for i, done in enumerate(done_on) if done is None]
-    due_now = [join(i) for i in open_ if dues[i] <= today]
-    next_up = next((join(i) for i in open_ if dues[i] > today), None)
+    due_now = [row_at(i) for i in open_ if dues[i] <= today]
+    next_up = next((row_at(i) for i in open_ if dues[i] > today), None)
     weekdays = parse_weekdays(plan.study_days)
     pace = scheduling.pace(dues, done_on, today, weekdays)
     return Summary(plan, weekdays, today, pace, dues, done_on, phases, due_now, next_up)
