@@ -67,7 +67,7 @@ def local_today(zone_name: str, now: Any) -> date:
 
 
 class ActionForm(FlaskForm):
-    """A button that changes something: only the CSRF token (pages render it with csrf())."""
+    """A button that changes something: only the CSRF token, checked on POST."""
 
 
 def local_target(target: str | None) -> str:

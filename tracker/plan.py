@@ -36,8 +36,8 @@ class TickForm(FlaskForm):
 
 # What the dashboard shows of the plan and its milestones, as plain rows: the page only
 # reads, and ORM objects (the user's plans loaded to pick one, 90 milestones, unused
-# columns parsed from text on SQLite) cost it a third of its time. Built once: building a
-# select costs as much as running it.
+# columns parsed from text on SQLite) cost more than the rows they carry. Built once:
+# building a select costs as much as running it.
 CURRENT_PLAN = (
     select(Plan.id, Plan.start_date, Plan.study_days, Plan.paused_on, Plan.outcome,
            Plan.recommended)
