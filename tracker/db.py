@@ -166,6 +166,10 @@ def reads_only(view: F) -> F:
     @functools.wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         g.snapshot = True
+        # On SQLite the page's reads share a snapshot (the BEGIN is in-process); a READ
+        # COMMITTED transaction on PostgreSQL never gave them one, only two round trips.
+        if db.engine.dialect.name != "sqlite":
+            db.session.connection(execution_options=no_transaction(db.engine))
         return view(*args, **kwargs)
 
     return wrapped  # type: ignore[return-value]
@@ -177,7 +181,13 @@ def reads_first(view: F) -> F:
     On SQLite its reads take a snapshot beside the writer, as in @reads_only, and the
     write lock is held for the block alone. Put it above ``login_required``.
     """
-    return reads_only(view)
+
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        g.snapshot = True
+        return view(*args, **kwargs)
+
+    return wrapped  # type: ignore[return-value]
 
 
 @contextmanager
@@ -215,9 +225,19 @@ def _no_writes_in_a_snapshot(_session: Session, _context: Any, _instances: Any) 
         raise RuntimeError("a write in a @reads_only view, or outside `with writing():`")
 
 
+def no_transaction(engine: sa.Engine) -> dict[str, Any]:
+    """Return the execution options under which each statement runs on its own."""
+    if engine.dialect.name == "sqlite":
+        # Seen by _sqlite_begin. The pysqlite dialect's AUTOCOMMIT would, when the pool
+        # resets the connection, hand transactions back to the driver.
+        return {"read_only": True}
+    # No BEGIN and ROLLBACK round trips: each statement commits as it ends.
+    return {"isolation_level": "AUTOCOMMIT"}
+
+
 def read(engine: sa.Engine, statement: sa.Executable, **params: Any) -> sa.Row[Any] | None:
     """Run one read-only statement on its own connection and return its first row."""
-    with engine.connect().execution_options(read_only=True) as connection:
+    with engine.connect().execution_options(**no_transaction(engine)) as connection:
         return connection.execute(statement, params).first()
 
 
