@@ -13,7 +13,10 @@ milestones), with a session cookie and CSRF token made the way a log-in makes th
 Cases, each round in this order: the bare route, the dashboard, the feed answering 200 (the
 cached body) and 304 (If-None-Match), and the tick (POST .../done with the CSRF token).
 For each: req/s, p50 and p99 latency, and req/s as a fraction of the bare route in the same
-round; the table shows the median over rounds. Figures, not pass/fail: not in ``make test``.
+round; the table shows the median over rounds. Idle and steal are the machine's CPU time
+left unused and taken by the hypervisor while the case ran: on a shared VM, a case run with
+much steal is slower than the code, and its ratio with it. Figures, not pass/fail: not in
+``make test``.
 """
 
 from __future__ import annotations
@@ -220,6 +223,7 @@ def wrk(
     script = tmp / f"{case.replace(' ', '_')}.lua"
     script.write_text(wrk_script(requests(case, learners)))
     n = len(learners)
+    before = _cpu_times()
     out = subprocess.run(
         [
             "wrk",
@@ -235,11 +239,26 @@ def wrk(
         text=True,
         check=True,
     ).stdout
+    cpu = [b - a for a, b in zip(before, _cpu_times(), strict=True)]
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     errors = (int(bad.group(1)) if bad else 0) + (sum(map(int, sock.groups())) if sock else 0)
-    return {"rps": rps, "p50": _ms(out, "50%"), "p99": _ms(out, "99%"), "errors": errors}
+    busy = {
+        # /proc/stat: user nice system idle iowait irq softirq steal ...
+        "idle": 100 * (cpu[3] + cpu[4]) / sum(cpu) if cpu else float("nan"),
+        "steal": 100 * cpu[7] / sum(cpu) if cpu else float("nan"),
+    }
+    return {"rps": rps, "p50": _ms(out, "50%"), "p99": _ms(out, "99%"), "errors": errors, **busy}
+
+
+def _cpu_times() -> list[int]:
+    """Return the machine's CPU time by state, from /proc/stat (empty where there is none)."""
+    try:
+        with open("/proc/stat") as stat:
+            return [int(v) for v in stat.readline().split()[1:9]]
+    except OSError:
+        return []
 
 
 def _ms(out: str, label: str) -> float:
@@ -276,7 +295,8 @@ def report(engine: str, result: dict[str, dict[str, float]], args: argparse.Name
         f"{engine}: gunicorn {args.workers} workers, wrk {args.connections} connections, "
         f"{args.seconds:g} s per case, median of {args.rounds} round(s), "
         f"load {os.getloadavg()[0]:.1f}",
-        f"{'case':<12}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'x bare':>9}{'errors':>8}  target",
+        f"{'case':<12}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'x bare':>9}{'errors':>8}"
+        f"{'idle %':>8}{'steal %':>8}  target",
     ]
     for case, r in result.items():
         target = TARGETS.get(case.split()[0])
@@ -289,7 +309,7 @@ def report(engine: str, result: dict[str, dict[str, float]], args: argparse.Name
             )
         lines.append(
             f"{case:<12}{r['rps']:>9.0f}{r['p50']:>9.1f}{r['p99']:>9.1f}{r['ratio']:>9.2f}"
-            f"{r['errors']:>8.0f}  {', '.join(verdict)}"
+            f"{r['errors']:>8.0f}{r['idle']:>8.0f}{r['steal']:>8.0f}  {', '.join(verdict)}"
         )
     return "\n".join(lines)
 
