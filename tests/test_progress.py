@@ -117,6 +117,7 @@ def test_progress_survives_roadmap_edits(
         assert summary.pace.done == 4 and summary.pace.total == 33
         assert [p.phase.id for p in summary.phases if p.phase] == ["month-1", "month-2", "month-3"]
         assert summary.phases[0].done == 4 and len(summary.phases[0].rows) == 11
+        assert summary.study_days == "Mon, Tue, Wed, Thu, Fri"
 
     # The app started on the edited plans serves the same progress.
     edited_app = create_app({**app_config, "PLANS_DIR": tmp_path / "plans"})

@@ -280,6 +280,11 @@ class Summary:
         return [r for ph in self.phases for r in ph.rows]
 
     @property
+    def study_days(self) -> str:
+        """Name the days of the week the learner studies: "Mon, Wed, Fri"."""
+        return ", ".join(scheduling.WEEKDAYS[d][:3] for d in self.weekdays)
+
+    @property
     def current_phase(self) -> int:
         """Return the 1-based number of the phase being studied: the first with open work."""
         return next((ph.number for ph in self.phases if ph.done < ph.total), len(self.phases))
