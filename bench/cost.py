@@ -6,8 +6,10 @@
 Calls the WSGI app directly (no server, no network) for each case of bench/load.py, as one
 learner of the seeded database, and reports per request: CPU milliseconds of this process
 (``time.process_time``, so a busy machine inflates it far less than wall time), statements,
-and the wall time spent inside the database driver. ``--profile CASE`` prints the top of a
-cProfile for one case (SORT=cumulative and TOP=N in the environment change the listing).
+the wall time spent inside the database driver, and on PostgreSQL the CPU its server
+processes used for them (read from /proc, so only for a server on this machine).
+``--profile CASE`` prints the top of a cProfile for one case (SORT=cumulative and TOP=N in
+the environment change the listing).
 The ratio "x bare" here is CPU cost, the inverse of what bench/load.py measures as
 throughput: it tells what a case can reach before the server is the limit.
 """
@@ -99,10 +101,13 @@ def measure(app: Any, case: str, lr: Learner, requests: int) -> dict[str, float]
         assert status == EXPECTED[case], (case, status)
     sa.event.listen(engine, "before_cursor_execute", before)
     sa.event.listen(engine, "after_cursor_execute", after)
+    backends = server_processes(engine)
+    server = server_cpu(backends)
     cpu, wall = time.process_time(), time.perf_counter()
     for _ in range(requests):
         call(app, case, lr)
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    server = server_cpu(backends) - server
     sa.event.remove(engine, "before_cursor_execute", before)
     sa.event.remove(engine, "after_cursor_execute", after)
     return {
@@ -110,7 +115,31 @@ def measure(app: Any, case: str, lr: Learner, requests: int) -> dict[str, float]
         "wall_ms": wall / requests * 1000,
         "statements": statements / requests,
         "sql_ms": in_driver / requests * 1000,
+        "server_ms": server / requests * 1000 if backends else float("nan"),
     }
+
+
+def server_processes(engine: sa.Engine) -> list[int]:
+    """Return the pids of the PostgreSQL backends serving the app's pool (none on SQLite)."""
+    if engine.dialect.name != "postgresql":
+        return []
+    with engine.connect() as connection:  # the pool's own connection: it is one of them
+        return list(connection.scalars(sa.text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND backend_type = 'client backend'")))
+
+
+def server_cpu(pids: list[int]) -> float:
+    """Return the CPU seconds these local processes have used (0 for any not readable)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:  # a server on another machine, or a backend that has gone
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
@@ -129,11 +158,12 @@ def main() -> None:
     results = {case: measure(app, case, lr, args.requests) for case in CASES}
     bare = results["bare"]["cpu_ms"]
     print(f"{args.engine}: {args.requests} requests per case, in-process WSGI calls")
-    print(f"{'case':<12}{'CPU ms':>8}{'wall ms':>9}{'SQL':>5}{'SQL ms':>8}{'CPU x bare':>12}")
+    print(f"{'case':<12}{'CPU ms':>8}{'wall ms':>9}{'SQL':>5}{'SQL ms':>8}{'server ms':>11}"
+          f"{'CPU x bare':>12}")
     for case, r in results.items():
         print(
             f"{case:<12}{r['cpu_ms']:>8.2f}{r['wall_ms']:>9.2f}{r['statements']:>5.0f}"
-            f"{r['sql_ms']:>8.2f}{r['cpu_ms'] / bare:>12.1f}"
+            f"{r['sql_ms']:>8.2f}{r['server_ms']:>11.2f}{r['cpu_ms'] / bare:>12.1f}"
         )
     if args.profile:
         profile = cProfile.Profile()
