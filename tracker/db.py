@@ -159,20 +159,20 @@ def _begin_write(connection: sa.Connection) -> None:
 def reads_only(view: F) -> F:
     """Mark a view that never writes: on SQLite it reads without taking the write lock.
 
-    Put it above ``login_required``, which loads the user. A flush of changes in it
-    raises: on SQLite such a write fails whenever another writer commits first.
+    On PostgreSQL its statements run without a transaction. Put it above
+    ``login_required``, which loads the user. A flush of changes in it raises: on SQLite
+    such a write fails whenever another writer commits first.
     """
 
     @functools.wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        g.snapshot = True
         # On SQLite the page's reads share a snapshot (the BEGIN is in-process); a READ
         # COMMITTED transaction on PostgreSQL never gave them one, only two round trips.
         if db.engine.dialect.name != "sqlite":
             db.session.connection(execution_options=no_transaction(db.engine))
         return view(*args, **kwargs)
 
-    return wrapped  # type: ignore[return-value]
+    return reads_first(wrapped)  # type: ignore[return-value]
 
 
 def reads_first(view: F) -> F:
