@@ -52,12 +52,65 @@ def steps(milestones: int) -> list[tuple[str, str]]:
 
 
 def phase_sizes(milestones: int) -> list[tuple[int, int]]:
+    """Return (days, milestones) per phase of the Go-then-Rust roadmap, padded to length."""
     catalog = load_catalog()
     sizes = [(p.days, len(p.milestones)) for r in catalog.roadmaps_for("go-rust") for p in r.phases]
     missing = milestones - sum(n for _, n in sizes)
     if missing > 0:
         sizes.append((30, missing))
     return sizes
+
+
+class PlanRows:
+    """Build a learner's plan row and milestone rows: the Go-then-Rust roadmap, dated."""
+
+    def __init__(self, milestones: int, created: datetime) -> None:
+        self.pairs = steps(milestones)
+        self.sizes = phase_sizes(milestones)
+        self.created = created
+        self.dues: dict[tuple[date, str], list[date]] = {}  # one schedule per start and days
+        self.milestone_id = 0
+
+    def build(self, uid: int, start: date, days: str, done_before: date) -> tuple[dict, list[dict]]:
+        """Return learner ``uid``'s plan (id ``uid`` too) and milestones, done if due earlier."""
+        if (start, days) not in self.dues:
+            self.dues[start, days] = scheduling.schedule(self.sizes, start, [int(d) for d in days])
+        plan = {
+            "id": uid,
+            "user_id": uid,
+            "outcome": "go-rust",
+            "recommended": "go-rust",
+            "roadmaps": ["go", "rust"],
+            "answers": {},
+            "start_date": start,
+            "study_days": days,
+            "paused_on": None,
+            "archived_at": None,
+            "created_at": self.created,
+            "updated_at": self.created,
+        }
+        rows = []
+        for position, ((step_id, phase_id), due) in enumerate(
+            zip(self.pairs, self.dues[start, days], strict=True)
+        ):
+            self.milestone_id += 1
+            rows.append(
+                {
+                    "id": self.milestone_id,
+                    "plan_id": uid,
+                    "step_id": step_id,
+                    "phase_id": phase_id,
+                    "position": position,
+                    "due_date": due,
+                    "done_at": datetime.combine(due, time(18), UTC) if due < done_before else None,
+                    "note": "",
+                    "evidence_url": "",
+                    "uid": str(uuid.uuid4()),
+                    "sequence": 0,
+                    "updated_at": self.created,
+                }
+            )
+        return plan, rows
 
 
 def bulk_insert(conn: sa.Connection, table: sa.Table, data: list[dict]) -> None:
@@ -115,9 +168,7 @@ def seed(url: str, learners: int, milestones: int, today: date) -> dict[str, flo
     reset(engine)
     now = datetime.combine(today, time(6), UTC)
     password_hash = generate_password_hash(PASSWORD)
-    pairs = steps(milestones)
-    sizes = phase_sizes(milestones)
-    dues_for: dict[tuple[date, str], list[date]] = {}
+    plan_rows = PlanRows(milestones, now)
     timings: dict[str, float] = {}
 
     started = clock.perf_counter()
@@ -129,7 +180,6 @@ def seed(url: str, learners: int, milestones: int, today: date) -> dict[str, flo
             calendar.issue_token(holder)
             feeds.append((holder.feed_token_salt, holder.feed_token_hash))
     users, plans, rows = [], [], []
-    milestone_id = 0
     for i in range(learners):
         uid = i + 1
         users.append(
@@ -152,49 +202,13 @@ def seed(url: str, learners: int, milestones: int, today: date) -> dict[str, flo
                 "calendar_changed_at": now,
             }
         )
-        start = today - timedelta(days=i % 90)
-        days = STUDY_DAYS[i % len(STUDY_DAYS)]
-        plans.append(
-            {
-                "id": uid,
-                "user_id": uid,
-                "outcome": "go-rust",
-                "recommended": "go-rust",
-                "roadmaps": ["go", "rust"],
-                "answers": {},
-                "start_date": start,
-                "study_days": days,
-                "paused_on": None,
-                "archived_at": None,
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
-        key = (start, days)
-        if key not in dues_for:
-            dues_for[key] = scheduling.schedule(sizes, start, [int(d) for d in days])
         # Learners run behind by 0-9 days: some on track, some behind.
-        done_before = today - timedelta(days=i % 10)
-        for position, ((step_id, phase_id), due) in enumerate(
-            zip(pairs, dues_for[key], strict=True)
-        ):
-            milestone_id += 1
-            rows.append(
-                {
-                    "id": milestone_id,
-                    "plan_id": uid,
-                    "step_id": step_id,
-                    "phase_id": phase_id,
-                    "position": position,
-                    "due_date": due,
-                    "done_at": datetime.combine(due, time(18), UTC) if due < done_before else None,
-                    "note": "",
-                    "evidence_url": "",
-                    "uid": str(uuid.uuid4()),
-                    "sequence": 0,
-                    "updated_at": now,
-                }
-            )
+        plan, milestones_rows = plan_rows.build(
+            uid, today - timedelta(days=i % 90), STUDY_DAYS[i % len(STUDY_DAYS)],
+            done_before=today - timedelta(days=i % 10),
+        )
+        plans.append(plan)
+        rows.extend(milestones_rows)
     timings["build rows"] = clock.perf_counter() - started
 
     started = clock.perf_counter()

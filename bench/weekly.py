@@ -31,8 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time as clock
-import uuid
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,7 +47,6 @@ ZONES = (
     "Asia/Tokyo",
     "Europe/London",
 )
-STUDY_DAYS = ("01234", "0123456", "024", "12345")
 NOW = datetime(2027, 3, 1, 23, 0, tzinfo=UTC)  # a Monday: every Monday-08:00 weekly is due
 CHUNK = 20_000
 
@@ -56,22 +54,17 @@ CHUNK = 20_000
 def seed(path: Path, learners: int, milestones: int) -> None:
     """Create the schema and fill it: learners with one plan each, behind by 0-9 days."""
     import sqlalchemy as sa
-    from seed import phase_sizes  # the plan shape of bench/seed.py
-    from seed import steps as roadmap_steps
+    from seed import STUDY_DAYS, PlanRows  # the plans of bench/seed.py
 
-    from tracker import scheduling
     from tracker.db import upgrade
     from tracker.models import Milestone, Plan, User
 
     engine = sa.create_engine(f"sqlite:///{path}")
     upgrade(engine)
-    steps = roadmap_steps(milestones)
-    sizes = phase_sizes(milestones)
     today = NOW.date()
     created = NOW - timedelta(days=120)
-    dues_for: dict[tuple[date, str], list[date]] = {}
+    plan_rows = PlanRows(milestones, created)
     users, plans, rows = [], [], []
-    milestone_id = 0
 
     def flush(conn: sa.Connection) -> None:
         for table, data in (
@@ -105,49 +98,12 @@ def seed(path: Path, learners: int, milestones: int) -> None:
                     "calendar_changed_at": created,
                 }
             )
-            start = today - timedelta(days=7 + i % 60)
-            days = STUDY_DAYS[i % len(STUDY_DAYS)]
-            plans.append(
-                {
-                    "id": uid,
-                    "user_id": uid,
-                    "outcome": "go-rust",
-                    "recommended": "go-rust",
-                    "roadmaps": ["go", "rust"],
-                    "answers": {},
-                    "start_date": start,
-                    "study_days": days,
-                    "paused_on": None,
-                    "archived_at": None,
-                    "created_at": created,
-                    "updated_at": created,
-                }
+            plan, milestone_rows = plan_rows.build(
+                uid, today - timedelta(days=7 + i % 60), STUDY_DAYS[i % len(STUDY_DAYS)],
+                done_before=today - timedelta(days=i % 10),  # some on track, some behind
             )
-            if (start, days) not in dues_for:
-                dues_for[start, days] = scheduling.schedule(sizes, start, [int(d) for d in days])
-            done_before = today - timedelta(days=i % 10)  # some on track, some behind
-            for position, ((step_id, phase_id), due) in enumerate(
-                zip(steps, dues_for[start, days], strict=True)
-            ):
-                milestone_id += 1
-                rows.append(
-                    {
-                        "id": milestone_id,
-                        "plan_id": uid,
-                        "step_id": step_id,
-                        "phase_id": phase_id,
-                        "position": position,
-                        "due_date": due,
-                        "done_at": datetime.combine(due, time(18), UTC)
-                        if due < done_before
-                        else None,
-                        "note": "",
-                        "evidence_url": "",
-                        "uid": str(uuid.uuid4()),
-                        "sequence": 0,
-                        "updated_at": created,
-                    }
-                )
+            plans.append(plan)
+            rows.extend(milestone_rows)
             if len(rows) >= 100_000:
                 flush(conn)
         flush(conn)
