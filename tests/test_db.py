@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterator
 
@@ -13,7 +14,16 @@ from alembic.migration import MigrationContext
 from conftest import pg_url, private_schema
 
 from tracker import models  # noqa: F401  (registers every table)
-from tracker.db import Model, alembic_config, db, reads_first, reads_only, upgrade, writing
+from tracker.db import (
+    Model,
+    alembic_config,
+    db,
+    read,
+    reads_first,
+    reads_only,
+    upgrade,
+    writing,
+)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -156,10 +166,10 @@ def test_a_write_in_a_reads_only_view_raises(app, make_user):
         view()
 
 
-def in_db_transaction() -> bool:
+def in_db_transaction(connection: sa.Connection | None = None) -> bool:
     """Say whether the database (not just the session) has a transaction open."""
-    raw = db.session.connection().connection.dbapi_connection
-    if db.engine.dialect.name == "sqlite":
+    raw = (connection or db.session.connection()).connection.dbapi_connection
+    if isinstance(raw, sqlite3.Connection):
         return raw.in_transaction
     return raw.info.transaction_status != raw.info.transaction_status.IDLE
 
@@ -180,6 +190,29 @@ def test_a_reads_only_view_opens_a_transaction_on_sqlite_only(app, make_user):
     with app.test_request_context():  # the pooled connection is back to transactions
         db.session.get(models.User, user_id)
         assert in_db_transaction()
+
+
+def test_a_feed_read_runs_without_a_transaction(app, make_user):
+    # read() answers every feed poll: one statement, so a transaction is only round trips
+    # on PostgreSQL and a snapshot to keep on SQLite.
+    user_id = make_user()
+    seen: list[bool] = []
+
+    def after(connection, *_args) -> None:
+        seen.append(in_db_transaction(connection))
+
+    with app.app_context():
+        engine = db.engine
+    select_user = sa.select(models.User.id).where(models.User.id == sa.bindparam("id"))
+    sa.event.listen(engine, "after_cursor_execute", after)
+    try:
+        assert read(engine, select_user, id=user_id).id == user_id
+        assert seen == [False]
+        with engine.connect() as connection:  # the pooled connection is back to transactions
+            connection.execute(select_user, {"id": user_id})
+        assert seen[-1] is True
+    finally:
+        sa.event.remove(engine, "after_cursor_execute", after)
 
 
 def test_a_reads_first_view_writes_inside_writing_only(app, make_user):
