@@ -99,6 +99,32 @@ def test_login_is_rate_limited(client, make_user):
     assert codes[10:] == [429, 429]
 
 
+def test_login_to_one_account_is_rate_limited_across_addresses(client, make_user):
+    # A password guesser spread over many addresses still meets the per-account limit.
+    make_user()
+    token = client.csrf_token()
+    codes = [
+        client.post(
+            "/login",
+            data={"csrf_token": token, "email": " Learner@Example.com", "password": "wrong"},
+            environ_base={"REMOTE_ADDR": f"192.0.2.{n}"},
+        ).status_code
+        for n in range(22)
+    ]
+    assert codes[:20] == [400] * 20
+    assert codes[20:] == [429, 429]
+
+
+def test_an_app_wide_limit_set_by_an_operator_applies_to_every_page(app_config, request):
+    app_config["RATELIMIT_DEFAULT"] = "3 per minute"
+    from tracker.auth import limiter
+
+    # The limiter is one object for every app: the next app must not inherit the limit.
+    request.addfinalizer(lambda: limiter.limit_manager.set_default_limits([]))
+    client = request.getfixturevalue("client")
+    assert [client.get("/").status_code for _ in range(4)] == [200, 200, 200, 429]
+
+
 def test_signup_racing_another_signup_answers_like_a_taken_address(
     app, client, make_user, monkeypatch
 ):
