@@ -48,6 +48,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         db,
         decide,
         filters,
+        headers,
         health,
         plan,
         reminders,
@@ -60,6 +61,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     auth.init_app(app)
     account.init_app(app)
     health.init_app(app)
+    headers.init_app(app)
     reminders.init_app(app)
     calendar.init_app(app)
     app.register_blueprint(decide.bp)

@@ -26,6 +26,7 @@ from werkzeug.http import HTTP_STATUS_CODES, http_date, parse_date, parse_etags
 from . import ical, progress
 from .catalog import get_catalog
 from .db import db, read
+from .headers import HEADERS
 from .models import FeedCache, Milestone, Plan, User, utcnow
 
 CONTENT_TYPE = "text/calendar; charset=utf-8"
@@ -34,7 +35,8 @@ CONTENT_TYPE = "text/calendar; charset=utf-8"
 FORMAT = "1"
 TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # 32 bytes of HMAC-SHA256, base64url, no padding
 # Private: the URL is a secret. no-cache: clients may keep a copy but must revalidate it.
-FEED_HEADERS = {"Cache-Control": "private, no-cache", "X-Robots-Tag": "noindex"}
+# The security headers too, which polls answered in front of Flask would otherwise lack.
+FEED_HEADERS = {"Cache-Control": "private, no-cache", "X-Robots-Tag": "noindex", **HEADERS}
 
 
 def digest(token: str) -> str:

@@ -40,7 +40,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-AXE = ROOT / "static" / "vendor" / "axe.min.js"
+AXE = "/static/vendor/axe.min.js"
 SCREENSHOTS = ROOT / "test-output" / "screenshots"
 VIEWPORTS: dict[str, dict[str, Any]] = {
     "desktop": {"viewport": {"width": 1280, "height": 800}},
@@ -132,19 +132,27 @@ def live_server(
 
 @pytest.fixture
 def new_context(browser: Any, live_server: LiveServer) -> Iterator[Callable[..., Any]]:
-    """Return a factory of fresh browser contexts (own cookies, cache), closed after the test."""
+    """Return a factory of fresh browser contexts (own cookies, cache), closed after the test.
+
+    The test fails if any page broke the Content-Security-Policy: a script or style the
+    policy blocks is a feature that silently stopped working.
+    """
     contexts: list[Any] = []
+    refused: list[str] = []
 
     def make(viewport: str = "desktop", **options: Any) -> Any:
         options = {**VIEWPORTS[viewport], **options}
         context = browser.new_context(base_url=live_server.url, **options)
         context.set_default_timeout(5_000)
+        context.on("console", lambda message: refused.append(message.text)
+                   if "Content Security Policy" in message.text else None)
         contexts.append(context)
         return context
 
     yield make
     for context in contexts:
         context.close()
+    assert not refused, refused
 
 
 @pytest.fixture
@@ -206,7 +214,7 @@ def log_in(page: Any, email: str, password: str = PASSWORD) -> None:
 
 def check_a11y(page: Any) -> list[str]:
     """Run axe-core on the page; return its serious and critical violations, readable."""
-    page.add_script_tag(path=str(AXE))
+    page.add_script_tag(url=AXE)  # served by the app: the page's policy allows it
     result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
     return [
         f"{v['impact']}: {v['id']} ({v['help']}) at "

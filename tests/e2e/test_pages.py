@@ -101,3 +101,25 @@ def test_keyboard_skip_link_and_visible_focus(page):
         "e => [getComputedStyle(e).outlineStyle, getComputedStyle(e).outlineWidth]"
     )
     assert style == ["solid", "3px"]
+
+
+def test_the_policy_stops_an_injected_script_and_framing(browser, live_server):
+    # What the policy is for: were an attacker's markup to reach a page, its inline script
+    # would not run, and no other site can frame a page to trick a click on its buttons.
+    context = browser.new_context(base_url=live_server.url)
+    try:
+        page = context.new_page()
+        page.goto("/login")
+        with page.expect_console_message(lambda message: "script-src" in message.text):
+            ran = page.evaluate("""() => {
+                const script = document.createElement("script");
+                script.textContent = "window.injected = true";
+                document.head.appendChild(script);
+                return window.injected === true;
+            }""")
+        assert ran is False
+        with page.expect_console_message(lambda message: "frame-ancestors" in message.text):
+            page.set_content(f'<iframe src="{live_server.url}/login"></iframe>')
+        assert [frame.url for frame in page.frames[1:]] == ["chrome-error://chromewebdata/"]
+    finally:
+        context.close()
