@@ -6,6 +6,8 @@ import re
 from datetime import UTC, datetime, time
 
 import pytest
+from conftest import PASSWORD
+from sqlalchemy import func as sa_func
 from sqlalchemy import select
 
 from tracker import outbox
@@ -208,3 +210,78 @@ def test_token_is_bound_to_its_purpose(app, make_user):
     with app.app_context():
         other = verification_token(db.session.get(User, user_id), datetime.now(UTC))
     assert app.test_client().post(f"/unsubscribe/{other}").status_code == 400
+
+
+# -- deleting the account -------------------------------------------------------------------
+
+def rows_of(app, user_id):
+    """Count what the database still holds of a learner, table by table."""
+    from tracker.models import FeedCache, Milestone, Plan
+
+    with app.app_context():
+        count = lambda q: db.session.scalar(select(sa_func.count()).select_from(q.subquery()))  # noqa: E731
+        return {
+            "user": count(select(User.id).where(User.id == user_id)),
+            "plan": count(select(Plan.id).where(Plan.user_id == user_id)),
+            "milestone": count(select(Milestone.id).join(Plan).where(Plan.user_id == user_id)),
+            "notification": count(select(Notification.id).where(Notification.user_id == user_id)),
+            "feed_cache": count(select(FeedCache.user_id).where(FeedCache.user_id == user_id)),
+        }
+
+
+def test_deleting_the_account_removes_everything_and_logs_out(
+    app, client, learner, make_user, make_plan, smtp_server
+):
+    from tracker import calendar
+
+    make_plan(learner)
+    other = make_user("other@example.com")
+    make_plan(other)
+    with app.app_context():
+        feed = f"/calendar/{calendar.feed_token(db.session.get(User, learner))}.ics"
+        monday = datetime(2027, 1, 4, tzinfo=UTC)
+        for user_id in (learner, other):
+            outbox.queue(db.session, user_id=user_id, kind="reset", due_at=monday, now=monday,
+                         dedupe_key=f"reset:{user_id}:test", payload={})
+        db.session.commit()
+    assert client.get(feed).status_code == 200  # the feed is cached now
+    assert all(rows_of(app, learner).values())
+    others = rows_of(app, other)
+
+    response = client.submit("/settings/delete", {"password": PASSWORD})
+    assert response.status_code == 302 and response.location.endswith("/")
+    assert "Your account and all its data are deleted." in client.get("/").get_data(as_text=True)
+    assert rows_of(app, learner) == dict.fromkeys(rows_of(app, learner), 0)
+    assert rows_of(app, other) == others  # another learner keeps everything
+    assert client.get("/settings").status_code == 302  # logged out
+    assert client.get(feed).status_code == 404
+    assert "incorrect" in client.submit(
+        "/login", {"email": "learner@example.com", "password": PASSWORD}
+    ).get_data(as_text=True)
+    with app.app_context():
+        outbox.deliver(datetime(2027, 1, 5, tzinfo=UTC))
+    assert [m["To"] for m in smtp_server.messages] == ["other@example.com"]
+
+
+@pytest.mark.parametrize(("password", "message"), [
+    ("", "Enter your password to delete your account."),
+    ("not my password", "That is not your password."),
+])
+def test_deleting_needs_the_password(app, client, learner, password, message):
+    client.submit("/settings", {**GOOD, "timezone": "Asia/Tokyo"})
+    response = client.submit("/settings/delete", {"password": password})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert re.search(r'id="password-error" role="alert">' + re.escape(message), page)
+    assert 'value="Asia/Tokyo"' in page  # the rest of the settings page is as saved
+    assert rows_of(app, learner)["user"] == 1
+    assert client.get("/settings").status_code == 200  # still logged in
+
+
+def test_deleting_needs_csrf_and_login(app, client, make_user, auth):
+    user_id = make_user()
+    assert client.submit("/settings/delete", {"password": PASSWORD}).status_code == 302
+    auth.login()
+    response = client.post("/settings/delete", data={"password": PASSWORD})
+    assert response.status_code == 400  # no CSRF token
+    assert rows_of(app, user_id)["user"] == 1

@@ -1,22 +1,32 @@
-"""The settings page (time zone, reminder and weekly-mail times) and one-click unsubscribe."""
+"""The settings page (time zone, reminder and weekly-mail times), one-click unsubscribe and
+account deletion."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, session, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user, login_required
+from flask_login import current_user, login_required, logout_user
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import select
-from wtforms import BooleanField, Field, IntegerField, SelectChoice, SelectField, TimeField
+from sqlalchemy import delete, select
+from werkzeug.security import check_password_hash
+from wtforms import (
+    BooleanField,
+    Field,
+    IntegerField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    TimeField,
+)
 from wtforms.validators import InputRequired, NumberRange, StopValidation
 
 from . import progress
 from .account import ResendForm, url_for_path
-from .auth import csrf
+from .auth import csrf, limiter
 from .db import db
 from .forms import TimeZoneField
 from .models import Notification, User
@@ -78,6 +88,15 @@ class SettingsForm(FlaskForm):
         choices=[SelectChoice(i, name) for i, name in enumerate(WEEKDAYS)],
     )
     weekly_time = local_time_field("Weekly email time", description="Local time.")
+
+
+class DeleteAccountForm(FlaskForm):
+    password = PasswordField(
+        "Your password",
+        validators=[InputRequired("Enter your password to delete your account.")],
+        description="Deleting your account removes your plans, progress, notes, mail "
+                    "history and calendar feed. It cannot be undone.",
+    )
 
 
 def _serializer() -> URLSafeSerializer:
@@ -163,10 +182,12 @@ def mail_status(user: User) -> dict[str, Any]:
             "failures": failures}
 
 
-def _render(form: SettingsForm, status: int = 200) -> ResponseReturnValue:
+def _render(form: SettingsForm, status: int = 200,
+            deletion: DeleteAccountForm | None = None) -> ResponseReturnValue:
     return render_template(
         "settings/index.html",
         form=form,
+        deletion=deletion or DeleteAccountForm(formdata=None),
         plan=progress.current_plan(current_user),
         weekdays=WEEKDAYS,
         mail=mail_status(current_user),
@@ -194,3 +215,24 @@ def save() -> ResponseReturnValue:
     db.session.commit()
     flash("Settings saved.")
     return redirect(url_for("settings.index"))
+
+
+@bp.post("/settings/delete")
+@limiter.limit("10 per hour", key_func=lambda: str(current_user.get_id()))
+@login_required
+def delete_account() -> ResponseReturnValue:
+    """Delete the learner and everything of theirs, once they confirm with their password."""
+    form = DeleteAccountForm()
+    if form.validate():
+        if check_password_hash(current_user.password_hash, form.password.data):
+            # The database deletes the rest with the user (ON DELETE CASCADE): plans,
+            # milestones, queued mail (none goes out after this) and the cached feed (its
+            # address answers 404).
+            db.session.execute(delete(User).where(User.id == current_user.id))
+            db.session.commit()
+            logout_user()
+            session.clear()
+            flash("Your account and all its data are deleted.")
+            return redirect(url_for("index"))
+        form.password.errors.append("That is not your password.")
+    return _render(SettingsForm(obj=current_user), 400, deletion=form)

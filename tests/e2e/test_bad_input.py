@@ -91,3 +91,23 @@ def test_settings_unknown_zone(page, live_server: LiveServer):
     assert "Unknown time zone" in error_by(page, "timezone")
     expect(page.get_by_label("Time zone", exact=True)).to_have_value("Europe/Atlantis")
     expect(page.get_by_label("Reminder time", exact=True)).to_have_value("06:45")
+
+
+def test_delete_account_with_a_wrong_password_then_the_right_one(page, live_server: LiveServer):
+    seed_learner(live_server, "leaving@example.com")
+    log_in(page, "leaving@example.com")
+    page.goto("/settings")
+    page.get_by_label("Your password").fill("not my password")
+    page.get_by_role("button", name="Delete my account and all my data").click()
+    assert "That is not your password." in error_by(page, "password")
+    expect(page.locator("#mail-address")).to_contain_text("leaving@example.com")  # still here
+
+    page.get_by_label("Your password").fill(PASSWORD)
+    page.get_by_role("button", name="Delete my account and all my data").click()
+    page.wait_for_url(live_server.url + "/")
+    expect(page.locator(".flashes")).to_contain_text("Your account and all its data are deleted.")
+    page.goto("/login")  # the account is gone: logging in fails like any wrong password
+    page.get_by_label("Email").fill("leaving@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    assert "Email or password is incorrect." in error_by(page, "password")
