@@ -242,6 +242,33 @@ def test_reset_happy_path(app, client, make_user, auth, smtp_server):
     assert auth.login(password=NEW_PASSWORD).status_code == 302
 
 
+def test_a_password_reset_ends_every_other_session(app, client, make_user, auth):
+    # A stolen session cookie must die with the reset its owner makes in alarm.
+    user_id = make_user()
+    auth.login()
+    other = app.test_client()  # the learner, on another device, resetting the password
+    with app.app_context():
+        path = f"/reset/{reset_token(db.session.get(User, user_id), utcnow())}"
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
+                      other.get(path).get_data(as_text=True)).group(1)
+    response = other.post(path, data={"csrf_token": token, "password": NEW_PASSWORD,
+                                      "confirm": NEW_PASSWORD})
+    assert response.status_code == 302
+    assert other.get("/settings").status_code == 200  # the device that reset stays in
+    response = client.get("/settings")
+    assert response.status_code == 302 and "/login" in response.location
+
+
+def test_a_session_with_another_mark_is_refused(app, client, make_user, auth):
+    user_id = make_user()
+    auth.login()
+    assert client.get("/settings").status_code == 200
+    for session_id in (str(user_id), f"{user_id}:0000000000000000", f"{user_id}:", "x:y"):
+        with client.session_transaction() as session:
+            session["_user_id"] = session_id
+        assert client.get("/settings").status_code == 302, session_id
+
+
 def test_reset_does_not_reveal_accounts(app, client, make_user):
     make_user("known@example.com")
     known = client.submit("/reset", {"email": "known@example.com"})

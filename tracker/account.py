@@ -210,7 +210,7 @@ def verify(token: str) -> ResponseReturnValue:
 
 
 def _user_key() -> str:
-    return f"user:{current_user.get_id()}"
+    return f"user:{current_user.id}"
 
 
 @bp.post("/resend-confirmation")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+
 from flask import Blueprint, Flask, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_limiter import Limiter
@@ -63,11 +65,13 @@ _USER_BY_ID = select(User).where(User.id == bindparam("id"))
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    """Return the logged-in learner for the session."""
+def load_user(session_id: str) -> User | None:
+    """Return the logged-in learner for the session, unless the password changed since."""
+    user_id, _, _mark = session_id.partition(":")
     if not user_id.isdigit():
         return None
-    return db.session.execute(_USER_BY_ID, {"id": int(user_id)}).scalar_one_or_none()
+    user = db.session.execute(_USER_BY_ID, {"id": int(user_id)}).scalar_one_or_none()
+    return user if user and hmac.compare_digest(user.get_id(), session_id) else None
 
 
 @bp.route("/signup", methods=["GET", "POST"])

@@ -6,12 +6,15 @@ Every timestamp is stored in UTC and comes back timezone-aware.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
 from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -78,6 +81,16 @@ class User(UserMixin, Model):
     plans: Mapped[list[Plan]] = relationship(
         back_populates="user", cascade="all, delete-orphan", order_by="Plan.id"
     )
+
+    def get_id(self) -> str:
+        """Return what a session keeps of the learner: the id and a mark of the password.
+
+        A new password makes a new mark, so it ends every session opened before it (a
+        stolen session cookie dies with a password reset).
+        """
+        key = current_app.config["SECRET_KEY"].encode()
+        mark = hmac.new(key, self.password_hash.encode(), hashlib.sha256).hexdigest()[:16]
+        return f"{self.id}:{mark}"
 
     @property
     def zone(self) -> ZoneInfo:

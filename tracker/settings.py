@@ -218,7 +218,7 @@ def save() -> ResponseReturnValue:
 
 
 @bp.post("/settings/delete")
-@limiter.limit("10 per hour", key_func=lambda: str(current_user.get_id()))
+@limiter.limit("10 per hour", key_func=lambda: f"user:{current_user.id}")
 @login_required
 def delete_account() -> ResponseReturnValue:
     """Delete the learner and everything of theirs, once they confirm with their password."""
