@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime, time
 
 import pytest
-from conftest import PASSWORD
+from conftest import PASSWORD, AuthActions
 from sqlalchemy import func as sa_func
 from sqlalchemy import select
 
@@ -248,7 +248,7 @@ def test_deleting_the_account_removes_everything_and_logs_out(
     assert all(rows_of(app, learner).values())
     others = rows_of(app, other)
 
-    response = client.submit("/settings/delete", {"password": PASSWORD})
+    response = client.submit("/settings/delete", {"delete-password": PASSWORD})
     assert response.status_code == 302 and response.location.endswith("/")
     assert "Your account and all its data are deleted." in client.get("/").get_data(as_text=True)
     assert rows_of(app, learner) == dict.fromkeys(rows_of(app, learner), 0)
@@ -269,10 +269,10 @@ def test_deleting_the_account_removes_everything_and_logs_out(
 ])
 def test_deleting_needs_the_password(app, client, learner, password, message):
     client.submit("/settings", {**GOOD, "timezone": "Asia/Tokyo"})
-    response = client.submit("/settings/delete", {"password": password})
+    response = client.submit("/settings/delete", {"delete-password": password})
     page = response.get_data(as_text=True)
     assert response.status_code == 400
-    assert re.search(r'id="password-error" role="alert">' + re.escape(message), page)
+    assert re.search(r'id="delete-password-error" role="alert">' + re.escape(message), page)
     assert 'value="Asia/Tokyo"' in page  # the rest of the settings page is as saved
     assert rows_of(app, learner)["user"] == 1
     assert client.get("/settings").status_code == 200  # still logged in
@@ -280,8 +280,56 @@ def test_deleting_needs_the_password(app, client, learner, password, message):
 
 def test_deleting_needs_csrf_and_login(app, client, make_user, auth):
     user_id = make_user()
-    assert client.submit("/settings/delete", {"password": PASSWORD}).status_code == 302
+    assert client.submit("/settings/delete", {"delete-password": PASSWORD}).status_code == 302
     auth.login()
-    response = client.post("/settings/delete", data={"password": PASSWORD})
+    response = client.post("/settings/delete", data={"delete-password": PASSWORD})
     assert response.status_code == 400  # no CSRF token
     assert rows_of(app, user_id)["user"] == 1
+
+
+# -- changing the password ------------------------------------------------------------------
+
+NEW_PASSWORD = "a much better passphrase"
+
+
+def change(client, current=PASSWORD, new=NEW_PASSWORD, confirm=None):
+    return client.submit("/settings/password", {
+        "change-current": current, "change-password": new,
+        "change-confirm": new if confirm is None else confirm,
+    })
+
+
+def test_changing_the_password_keeps_this_session_and_ends_the_others(app, client, learner, auth):
+    other = app.test_client()  # the same learner on another device
+    AuthActions(other).login()
+    assert other.get("/settings").status_code == 200
+
+    response = change(client)
+    assert response.status_code == 302 and response.location.endswith("/settings")
+    page = client.get("/settings")
+    assert page.status_code == 200 and "Your password is changed." in page.get_data(as_text=True)
+    assert other.get("/settings").status_code == 302  # logged out
+    auth.logout()
+    assert auth.login(password=PASSWORD).status_code == 400
+    assert auth.login(password=NEW_PASSWORD).status_code == 302
+
+
+@pytest.mark.parametrize(("fields", "field_id", "message"), [
+    ({"current": ""}, "change-current", "Enter your current password."),
+    ({"current": "not my password"}, "change-current", "That is not your current password."),
+    ({"new": "short"}, "change-password", "Use at least 10 characters."),
+    ({"confirm": "something else"}, "change-confirm", "The two passwords differ."),
+])
+def test_changing_the_password_shows_what_is_wrong_by_the_field(
+    app, client, learner, fields, field_id, message
+):
+    response = change(client, **fields)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert re.search(f'id="{field_id}-error" role="alert">' + re.escape(message), page)
+    assert "not my password" not in page and NEW_PASSWORD not in page  # never echoed back
+    assert client.get("/settings").status_code == 200  # still logged in, password as before
+    with app.app_context():
+        from werkzeug.security import check_password_hash
+
+        assert check_password_hash(db.session.get(User, learner).password_hash, PASSWORD)

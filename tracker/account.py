@@ -21,12 +21,11 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask.typing import ResponseReturnValue
 from flask_limiter.util import get_remote_address
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import func, select
@@ -35,7 +34,7 @@ from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from . import mail, outbox
-from .auth import MIN_PASSWORD, find_user, limiter
+from .auth import MIN_PASSWORD, find_user, limiter, log_in
 from .db import db
 from .forms import local_target
 from .models import Notification, User, utcnow
@@ -303,8 +302,7 @@ def reset(token: str) -> ResponseReturnValue:
     if user.email_verified_at is None:
         user.email_verified_at = now  # the link came by email: the address works
     db.session.commit()
-    session.clear()  # a fresh session, as at log-in
-    login_user(user)
+    log_in(user)
     flash("Your password is changed and you are logged in.")
     return redirect(url_for("plan.dashboard"))
 

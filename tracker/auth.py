@@ -64,6 +64,12 @@ def find_user(email: str) -> User | None:
 _USER_BY_ID = select(User).where(User.id == bindparam("id"))
 
 
+def log_in(user: User) -> None:
+    """Start a fresh session for the learner: no fixation, and their password's mark."""
+    session.clear()
+    login_user(user)
+
+
 @login_manager.user_loader
 def load_user(session_id: str) -> User | None:
     """Return the logged-in learner for the session, unless the password changed since."""
@@ -117,8 +123,7 @@ def login() -> ResponseReturnValue:
             check_password_hash(user.password_hash if user else _DUMMY_HASH, form.password.data)
             and user
         ):
-            session.clear()  # a fresh session on login: no fixation
-            login_user(user)
+            log_in(user)
             return redirect(local_target(request.args.get("next")))
         form.password.errors.append("Email or password is incorrect.")
     return render_template("auth/login.html", form=form), 400 if form.errors else 200

@@ -12,7 +12,7 @@ from flask_login import current_user, login_required, logout_user
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import delete, select
-from werkzeug.security import check_password_hash
+from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import (
     BooleanField,
     Field,
@@ -25,8 +25,8 @@ from wtforms import (
 from wtforms.validators import InputRequired, NumberRange, StopValidation
 
 from . import progress
-from .account import ResendForm, url_for_path
-from .auth import csrf, limiter
+from .account import NewPasswordForm, ResendForm, url_for_path
+from .auth import csrf, limiter, log_in
 from .db import db
 from .forms import TimeZoneField
 from .models import Notification, User
@@ -90,6 +90,11 @@ class SettingsForm(FlaskForm):
     weekly_time = local_time_field("Weekly email time", description="Local time.")
 
 
+class ChangePasswordForm(NewPasswordForm):
+    current = PasswordField("Current password",
+                            validators=[InputRequired("Enter your current password.")])
+
+
 class DeleteAccountForm(FlaskForm):
     password = PasswordField(
         "Your password",
@@ -97,6 +102,15 @@ class DeleteAccountForm(FlaskForm):
         description="Deleting your account removes your plans, progress, notes, mail "
                     "history and calendar feed. It cannot be undone.",
     )
+
+
+# The settings page shows several forms: prefixes keep their field names and ids apart.
+def _password_form(**kwargs: Any) -> ChangePasswordForm:
+    return ChangePasswordForm(prefix="change", **kwargs)
+
+
+def _deletion_form(**kwargs: Any) -> DeleteAccountForm:
+    return DeleteAccountForm(prefix="delete", **kwargs)
 
 
 def _serializer() -> URLSafeSerializer:
@@ -182,12 +196,14 @@ def mail_status(user: User) -> dict[str, Any]:
             "failures": failures}
 
 
-def _render(form: SettingsForm, status: int = 200,
+def _render(form: SettingsForm | None = None, status: int = 200, *,
+            password: ChangePasswordForm | None = None,
             deletion: DeleteAccountForm | None = None) -> ResponseReturnValue:
     return render_template(
         "settings/index.html",
-        form=form,
-        deletion=deletion or DeleteAccountForm(formdata=None),
+        form=form or SettingsForm(obj=current_user, formdata=None),
+        password=password or _password_form(formdata=None),
+        deletion=deletion or _deletion_form(formdata=None),
         plan=progress.current_plan(current_user),
         weekdays=WEEKDAYS,
         mail=mail_status(current_user),
@@ -201,7 +217,7 @@ def _render(form: SettingsForm, status: int = 200,
 @login_required
 def index() -> ResponseReturnValue:
     """Show the learner's time zone, mail settings and mail status."""
-    return _render(SettingsForm(obj=current_user))
+    return _render()
 
 
 @bp.post("/settings")
@@ -217,22 +233,49 @@ def save() -> ResponseReturnValue:
     return redirect(url_for("settings.index"))
 
 
+# Both ask for the password: limited per learner, so a stolen session cannot guess it.
+_per_learner = limiter.limit("10 per hour", key_func=lambda: f"user:{current_user.id}")
+
+
+def _password_ok(form: FlaskForm, field: Field, wrong: str) -> bool:
+    """Validate a form the learner confirms with their password; put ``wrong`` by the field."""
+    if not form.validate():
+        return False
+    if check_password_hash(current_user.password_hash, field.data):
+        return True
+    field.errors.append(wrong)
+    return False
+
+
+@bp.post("/settings/password")
+@_per_learner
+@login_required
+def change_password() -> ResponseReturnValue:
+    """Change the password after checking the current one; other sessions end with it."""
+    form = _password_form()
+    if not _password_ok(form, form.current, "That is not your current password."):
+        return _render(status=400, password=form)
+    user = current_user._get_current_object()
+    user.password_hash = generate_password_hash(form.password.data)
+    db.session.commit()
+    log_in(user)  # the old session's mark is void: this device starts a new one
+    flash("Your password is changed. Other devices where you were logged in are logged out.")
+    return redirect(url_for("settings.index"))
+
+
 @bp.post("/settings/delete")
-@limiter.limit("10 per hour", key_func=lambda: f"user:{current_user.id}")
+@_per_learner
 @login_required
 def delete_account() -> ResponseReturnValue:
     """Delete the learner and everything of theirs, once they confirm with their password."""
-    form = DeleteAccountForm()
-    if form.validate():
-        if check_password_hash(current_user.password_hash, form.password.data):
-            # The database deletes the rest with the user (ON DELETE CASCADE): plans,
-            # milestones, queued mail (none goes out after this) and the cached feed (its
-            # address answers 404).
-            db.session.execute(delete(User).where(User.id == current_user.id))
-            db.session.commit()
-            logout_user()
-            session.clear()
-            flash("Your account and all its data are deleted.")
-            return redirect(url_for("index"))
-        form.password.errors.append("That is not your password.")
-    return _render(SettingsForm(obj=current_user), 400, deletion=form)
+    form = _deletion_form()
+    if not _password_ok(form, form.password, "That is not your password."):
+        return _render(status=400, deletion=form)
+    # The database deletes the rest with the user (ON DELETE CASCADE): plans, milestones,
+    # queued mail (none goes out after this) and the cached feed (its address answers 404).
+    db.session.execute(delete(User).where(User.id == current_user.id))
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash("Your account and all its data are deleted.")
+    return redirect(url_for("index"))

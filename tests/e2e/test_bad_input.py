@@ -99,7 +99,7 @@ def test_delete_account_with_a_wrong_password_then_the_right_one(page, live_serv
     page.goto("/settings")
     page.get_by_label("Your password").fill("not my password")
     page.get_by_role("button", name="Delete my account and all my data").click()
-    assert "That is not your password." in error_by(page, "password")
+    assert "That is not your password." in error_by(page, "delete-password")
     expect(page.locator("#mail-address")).to_contain_text("leaving@example.com")  # still here
 
     page.get_by_label("Your password").fill(PASSWORD)
