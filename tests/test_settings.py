@@ -333,3 +333,15 @@ def test_changing_the_password_shows_what_is_wrong_by_the_field(
         from werkzeug.security import check_password_hash
 
         assert check_password_hash(db.session.get(User, learner).password_hash, PASSWORD)
+
+
+def test_password_checks_are_limited_per_learner(app_config, request):
+    app_config["RATELIMIT_ENABLED"] = True
+    make_user, client = request.getfixturevalue("make_user"), request.getfixturevalue("client")
+    make_user()
+    assert client.submit("/settings/delete", {"delete-password": "guess"}).status_code == 302
+    AuthActions(client).login()
+    codes = [change(client, current=f"guess {n}").status_code for n in range(6)]
+    codes += [client.submit("/settings/delete", {"delete-password": "guess"}).status_code
+              for _ in range(5)]
+    assert codes == [400] * 10 + [429]

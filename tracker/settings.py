@@ -1,5 +1,5 @@
-"""The settings page (time zone, reminder and weekly-mail times), one-click unsubscribe and
-account deletion."""
+"""The settings page (time zone, mail times, password, account deletion) and one-click
+unsubscribe."""
 
 from __future__ import annotations
 
@@ -233,8 +233,9 @@ def save() -> ResponseReturnValue:
     return redirect(url_for("settings.index"))
 
 
-# Both ask for the password: limited per learner, so a stolen session cannot guess it.
-_per_learner = limiter.limit("10 per hour", key_func=lambda: f"user:{current_user.id}")
+# Both ask for the password: one budget per learner, so a stolen session cannot guess it.
+_per_learner = limiter.shared_limit("10 per hour", scope="password-check",
+                                    key_func=lambda: f"user:{current_user.id}")
 
 
 def _password_ok(form: FlaskForm, field: Field, wrong: str) -> bool:
@@ -248,8 +249,8 @@ def _password_ok(form: FlaskForm, field: Field, wrong: str) -> bool:
 
 
 @bp.post("/settings/password")
+@login_required  # first: the limit counts per learner
 @_per_learner
-@login_required
 def change_password() -> ResponseReturnValue:
     """Change the password after checking the current one; other sessions end with it."""
     form = _password_form()
@@ -264,8 +265,8 @@ def change_password() -> ResponseReturnValue:
 
 
 @bp.post("/settings/delete")
+@login_required  # first: the limit counts per learner
 @_per_learner
-@login_required
 def delete_account() -> ResponseReturnValue:
     """Delete the learner and everything of theirs, once they confirm with their password."""
     form = _deletion_form()
