@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from tracker import outbox
 from tracker.db import db
-from tracker.models import Notification, User
+from tracker.models import FeedCache, Milestone, Notification, Plan, User
 from tracker.settings import unsubscribe_url
 
 GOOD = {
@@ -216,17 +216,16 @@ def test_token_is_bound_to_its_purpose(app, make_user):
 
 def rows_of(app, user_id):
     """Count what the database still holds of a learner, table by table."""
-    from tracker.models import FeedCache, Milestone, Plan
-
+    mine = {
+        "user": select(User.id).where(User.id == user_id),
+        "plan": select(Plan.id).where(Plan.user_id == user_id),
+        "milestone": select(Milestone.id).join(Plan).where(Plan.user_id == user_id),
+        "notification": select(Notification.id).where(Notification.user_id == user_id),
+        "feed_cache": select(FeedCache.user_id).where(FeedCache.user_id == user_id),
+    }
     with app.app_context():
-        count = lambda q: db.session.scalar(select(sa_func.count()).select_from(q.subquery()))  # noqa: E731
-        return {
-            "user": count(select(User.id).where(User.id == user_id)),
-            "plan": count(select(Plan.id).where(Plan.user_id == user_id)),
-            "milestone": count(select(Milestone.id).join(Plan).where(Plan.user_id == user_id)),
-            "notification": count(select(Notification.id).where(Notification.user_id == user_id)),
-            "feed_cache": count(select(FeedCache.user_id).where(FeedCache.user_id == user_id)),
-        }
+        return {table: db.session.scalar(select(sa_func.count()).select_from(query.subquery()))
+                for table, query in mine.items()}
 
 
 def test_deleting_the_account_removes_everything_and_logs_out(
