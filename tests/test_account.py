@@ -10,7 +10,12 @@ from conftest import PASSWORD
 from sqlalchemy import select
 
 from tracker import outbox
-from tracker.account import reset_token, verification_token
+from tracker.account import (
+    CHANGE_MAX_AGE,
+    email_change_token,
+    reset_token,
+    verification_token,
+)
 from tracker.db import db
 from tracker.models import Notification, User, utcnow
 
@@ -341,3 +346,104 @@ def test_resend_is_rate_limited_per_learner(app_config, request):
     request.getfixturevalue("auth").login()
     codes = [client.submit("/resend-confirmation").status_code for _ in range(6)]
     assert codes == [302] * 5 + [429]
+
+
+# Changing the address -------------------------------------------------------------------
+
+
+def ask_for(client, email, password=PASSWORD):
+    return client.submit("/settings/email", {"address-email": email, "address-current": password})
+
+
+def test_changing_the_address_takes_a_link_to_the_new_one(app, client, make_user, auth,
+                                                          smtp_server):
+    user_id = make_user()
+    auth.login()
+    response = ask_for(client, "New@Example.com")
+    assert response.status_code == 302
+    page = client.get("/settings").get_data(as_text=True)
+    assert "We sent a link to new@example.com." in page
+    assert "until then it stays learner@example.com" in page
+    assert deliver(app).sent == 1
+    [message] = smtp_server.by_recipient("new@example.com")
+    assert message["Subject"] == "Confirm your new address for Roadmap Tracker"
+    assert user_by_email(app, "learner@example.com").id == user_id  # not moved yet
+
+    path = link_in(message, "/email/")
+    page = client.get(path)
+    assert page.status_code == 200
+    assert "Your account's address is now <strong>new@example.com</strong>" in page.get_data(
+        as_text=True)
+    moved = user_by_email(app, "new@example.com")
+    assert moved.id == user_id and moved.email_verified_at is not None
+    deliver(app)
+    [notice] = smtp_server.by_recipient("learner@example.com")
+    assert notice["Subject"] == "Your Roadmap Tracker address was changed"
+    assert "now uses new@example.com" in notice.get_body(("plain",)).get_content()
+    assert client.get(path).status_code == 400  # used: the account moved from that address
+    auth.logout()
+    assert auth.login("learner@example.com").status_code == 400
+    assert auth.login("new@example.com").status_code == 302
+
+
+@pytest.mark.parametrize(("email", "password", "field", "message"), [
+    ("", PASSWORD, "address-email", "Enter the new address."),
+    ("not-an-address", PASSWORD, "address-email", "Enter an address like you@example.com."),
+    ("LEARNER@example.com", PASSWORD, "address-email", "That is already your address."),
+    ("new@example.com", "", "address-current", "Enter your current password."),
+    ("new@example.com", "wrong", "address-current", "That is not your current password."),
+])
+def test_changing_the_address_shows_what_is_wrong_by_the_field(
+    app, client, make_user, auth, email, password, field, message
+):
+    make_user()
+    auth.login()
+    response = ask_for(client, email, password)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert re.search(f'id="{field}-error" role="alert">' + re.escape(message), body)
+    if email:
+        assert f'value="{email}"' in body  # what was typed stays
+    assert notifications(app, "email-change") == []
+
+
+def test_an_address_of_another_account_gets_no_mail_and_the_same_answer(
+    app, client, make_user, auth, smtp_server
+):
+    make_user()
+    make_user("taken@example.com")
+    auth.login()
+    response = ask_for(client, "Taken@example.com")
+    assert response.status_code == 302
+    assert "We sent a link to taken@example.com." in client.get("/settings").get_data(as_text=True)
+    assert notifications(app, "email-change") == []
+    assert deliver(app).sent == 0
+
+
+def test_a_link_to_an_address_taken_since_changes_nothing(app, client, make_user, auth,
+                                                          smtp_server):
+    user_id = make_user()
+    auth.login()
+    ask_for(client, "new@example.com")
+    deliver(app)
+    path = link_in(smtp_server.by_recipient("new@example.com")[0], "/email/")
+    make_user("new@example.com")  # someone signed up with it in the meantime
+    response = client.get(path)
+    assert response.status_code == 409
+    assert "Another account uses <strong>new@example.com</strong>" in response.get_data(
+        as_text=True)
+    assert user_by_email(app, "learner@example.com").id == user_id
+
+
+def test_an_expired_or_broken_change_link(app, client, make_user):
+    user_id = make_user()
+
+    def link_made(now):
+        return token_for(app, user_id,
+                         lambda user, now: email_change_token(user, "new@example.com", now), now)
+
+    response = client.get(f"/email/{link_made(utcnow() - CHANGE_MAX_AGE - timedelta(minutes=1))}")
+    assert response.status_code == 400 and "has expired" in response.get_data(as_text=True)
+    response = client.get(f"/email/{link_made(utcnow())[:-3]}")
+    assert response.status_code == 400 and "not valid" in response.get_data(as_text=True)
+    assert user_by_email(app, "learner@example.com").id == user_id

@@ -29,6 +29,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.security import generate_password_hash
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
@@ -46,6 +47,8 @@ RESET_MAX_AGE = timedelta(hours=1)
 # Salts keep the token kinds apart: a verification token is no reset token.
 VERIFY_SALT = "email-verify"
 RESET_SALT = "password-reset"
+CHANGE_SALT = "email-change"
+CHANGE_MAX_AGE = timedelta(days=1)
 
 
 class ResendForm(FlaskForm):
@@ -318,9 +321,85 @@ def url_for_path(endpoint: str, **values: Any) -> str:
     return adapter.build(endpoint, values)
 
 
+# Changing the address --------------------------------------------------------------------
+
+
+def queue_email_change(user: User, new_email: str, now: datetime) -> str | None:
+    """Queue a link to the new address that moves the account there; return its key.
+
+    Nothing is sent when another account has the address, yet the page says the same: it
+    must not tell who has an account.
+    """
+    if find_user(new_email) is not None:
+        return None
+    number = _next_number(user.id, "email-change")
+    added = outbox.queue(db.session, user_id=user.id, kind="email-change", due_at=now, now=now,
+                         dedupe_key=f"email-change:{user.id}:{number}", payload={"to": new_email})
+    return f"email-change:{user.id}:{number}" if added else None
+
+
+def email_change_token(user: User, new_email: str, now: datetime) -> str:
+    """Return a signed token that moves the account from its current address to another."""
+    return _serializer(CHANGE_SALT, now).dumps(
+        {"user": user.id, "from": user.email.lower(), "to": new_email})
+
+
+def compose_email_change(notification: Notification, user: User) -> mail.Email | None:
+    """Compose the link to the new address; it is signed for the account's address now."""
+    new_email = notification.payload["to"]
+    if user.email.lower() == new_email:
+        return None  # moved there meanwhile
+    token = email_change_token(user, new_email, utcnow())
+    return mail.compose(to=new_email, subject="Confirm your new address for Roadmap Tracker",
+                        template="change_email",
+                        context={"old": user.email, "new": new_email,
+                                 "link": _absolute(url_for_path("account.change_email",
+                                                                token=token)),
+                                 "hours": int(CHANGE_MAX_AGE.total_seconds() // 3600)})
+
+
+def compose_email_changed(notification: Notification, user: User) -> mail.Email | None:
+    """Compose the notice to the old address that the account moved away from it."""
+    return mail.compose(to=notification.payload["to"],
+                        subject="Your Roadmap Tracker address was changed",
+                        template="email_changed",
+                        context={"old": notification.payload["to"], "new": user.email})
+
+
+@bp.get("/email/<token>")
+def change_email(token: str) -> ResponseReturnValue:
+    """Move the account to the new address its emailed link names, and tell the old one."""
+    now = utcnow()
+    try:
+        user, data = _load(CHANGE_SALT, token, now, CHANGE_MAX_AGE)
+        if user.email.lower() != data.get("from"):
+            raise BadSignature("the account has moved since")
+    except BadSignature as e:
+        return render_template("account/change_invalid.html",
+                               expired=isinstance(e, SignatureExpired)), 400
+    old, new = user.email, data["to"]
+    if find_user(new) is not None:  # another account took the address since the link was sent
+        return render_template("account/change_invalid.html", taken=new), 409
+    user.email, user.email_verified_at = new, now  # the link came to it: the address works
+    try:
+        db.session.flush()
+    except IntegrityError:  # ... or takes it this very moment
+        db.session.rollback()
+        return render_template("account/change_invalid.html", taken=new), 409
+    number = _next_number(user.id, "email-changed")
+    key = f"email-changed:{user.id}:{number}"
+    outbox.queue(db.session, user_id=user.id, kind="email-changed", dedupe_key=key, due_at=now,
+                 now=now, payload={"to": old})
+    db.session.commit()
+    deliver_after_response(key)
+    return render_template("account/email_changed.html", email=new)
+
+
 def init_app(app: Flask) -> None:
-    """Add the verification and reset pages and register their email composers."""
+    """Add the verification, reset and address-change pages and register their composers."""
     app.register_blueprint(bp)
     outbox.register_composer("verify", compose_verification)
     outbox.register_composer("account-exists", compose_account_exists)
     outbox.register_composer("reset", compose_reset)
+    outbox.register_composer("email-change", compose_email_change)
+    outbox.register_composer("email-changed", compose_email_changed)

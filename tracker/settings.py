@@ -1,5 +1,5 @@
-"""The settings page (time zone, mail times, password, account deletion) and one-click
-unsubscribe."""
+"""The settings page (time zone, mail times, address, password, account deletion) and
+one-click unsubscribe."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from sqlalchemy import delete, select
 from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import (
     BooleanField,
+    EmailField,
     Field,
     IntegerField,
     PasswordField,
@@ -22,14 +23,14 @@ from wtforms import (
     SelectField,
     TimeField,
 )
-from wtforms.validators import InputRequired, NumberRange, StopValidation
+from wtforms.validators import Email, InputRequired, Length, NumberRange, StopValidation
 
-from . import progress
+from . import account, progress
 from .account import NewPasswordForm, ResendForm, url_for_path
 from .auth import csrf, limiter, log_in
 from .db import db
 from .forms import TimeZoneField
-from .models import Notification, User
+from .models import Notification, User, utcnow
 from .scheduling import WEEKDAYS
 
 bp = Blueprint("settings", __name__)
@@ -50,6 +51,8 @@ KIND_NAMES = {
     "verify": "Address confirmation",
     "reset": "Password reset",
     "account-exists": "Sign-up notice",
+    "email-change": "New address confirmation",
+    "email-changed": "Address change notice",
 }
 FAILURES_SHOWN = 10
 
@@ -90,6 +93,17 @@ class SettingsForm(FlaskForm):
     weekly_time = local_time_field("Weekly email time", description="Local time.")
 
 
+class ChangeEmailForm(FlaskForm):
+    email = EmailField(
+        "New address",
+        validators=[InputRequired("Enter the new address."),
+                    Email("Enter an address like you@example.com."), Length(max=254)],
+        description="We send a link there; your address changes when you open it.",
+    )
+    current = PasswordField("Current password",
+                            validators=[InputRequired("Enter your current password.")])
+
+
 class ChangePasswordForm(NewPasswordForm):
     current = PasswordField("Current password",
                             validators=[InputRequired("Enter your current password.")])
@@ -105,6 +119,10 @@ class DeleteAccountForm(FlaskForm):
 
 
 # The settings page shows several forms: prefixes keep their field names and ids apart.
+def _email_form(**kwargs: Any) -> ChangeEmailForm:
+    return ChangeEmailForm(prefix="address", **kwargs)
+
+
 def _password_form(**kwargs: Any) -> ChangePasswordForm:
     return ChangePasswordForm(prefix="change", **kwargs)
 
@@ -197,11 +215,13 @@ def mail_status(user: User) -> dict[str, Any]:
 
 
 def _render(form: SettingsForm | None = None, status: int = 200, *,
+            address: ChangeEmailForm | None = None,
             password: ChangePasswordForm | None = None,
             deletion: DeleteAccountForm | None = None) -> ResponseReturnValue:
     return render_template(
         "settings/index.html",
         form=form or SettingsForm(obj=current_user, formdata=None),
+        address=address or _email_form(formdata=None),
         password=password or _password_form(formdata=None),
         deletion=deletion or _deletion_form(formdata=None),
         plan=progress.current_plan(current_user),
@@ -233,7 +253,7 @@ def save() -> ResponseReturnValue:
     return redirect(url_for("settings.index"))
 
 
-# Both ask for the password: one budget per learner, so a stolen session cannot guess it.
+# Each asks for the password: one budget per learner, so a stolen session cannot guess it.
 _per_learner = limiter.shared_limit("10 per hour", scope="password-check",
                                     key_func=lambda: f"user:{current_user.id}")
 
@@ -246,6 +266,26 @@ def _password_ok(form: FlaskForm, field: Field, wrong: str) -> bool:
         return True
     field.errors.append(wrong)
     return False
+
+
+@bp.post("/settings/email")
+@login_required  # first: the limit counts per learner
+@_per_learner
+def change_email() -> ResponseReturnValue:
+    """Send a link to the new address; opening it moves the account there."""
+    form = _email_form()
+    if _password_ok(form, form.current, "That is not your current password."):
+        new_email = form.email.data.strip().lower()
+        if new_email == current_user.email.lower():
+            form.email.errors.append("That is already your address.")
+        else:
+            key = account.queue_email_change(current_user, new_email, utcnow())
+            db.session.commit()
+            account.deliver_after_response(key)
+            flash(f"We sent a link to {new_email}. Your address changes when you open it; "
+                  f"until then it stays {current_user.email}.")
+            return redirect(url_for("settings.index"))
+    return _render(status=400, address=form)
 
 
 @bp.post("/settings/password")
