@@ -6,7 +6,6 @@ same page either way, and only the mailbox owner learns the rest.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from datetime import datetime, timedelta
 from typing import Any
@@ -234,20 +233,17 @@ def resend_verification() -> ResponseReturnValue:
 # Password reset -----------------------------------------------------------------------
 
 
-def _password_fingerprint(user: User) -> str:
-    # Part of the token: changing the password changes it, so a used link dies.
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:20]
-
-
 def reset_token(user: User, now: datetime) -> str:
     """Return a signed token that lets the learner set a new password once."""
-    return _serializer(RESET_SALT, now).dumps({"user": user.id, "pw": _password_fingerprint(user)})
+    # The password's mark is in it: setting a new password changes the mark, so a used
+    # link dies.
+    return _serializer(RESET_SALT, now).dumps({"user": user.id, "pw": user.password_mark})
 
 
 def reset_user(token: str, now: datetime) -> User:
     """Return the learner a reset token names; raise BadSignature if expired, used or forged."""
     user, data = _load(RESET_SALT, token, now, RESET_MAX_AGE)
-    if not hmac.compare_digest(str(data.get("pw", "")), _password_fingerprint(user)):
+    if not hmac.compare_digest(str(data.get("pw", "")), user.password_mark):
         raise BadSignature("used or unknown")
     return user
 

@@ -82,15 +82,19 @@ class User(UserMixin, Model):
         back_populates="user", cascade="all, delete-orphan", order_by="Plan.id"
     )
 
-    def get_id(self) -> str:
-        """Return what a session keeps of the learner: the id and a mark of the password.
-
-        A new password makes a new mark, so it ends every session opened before it (a
-        stolen session cookie dies with a password reset).
-        """
+    @property
+    def password_mark(self) -> str:
+        """Return a keyed digest of the password hash: a new password makes a new mark."""
         key = current_app.config["SECRET_KEY"].encode()
-        mark = hmac.new(key, self.password_hash.encode(), hashlib.sha256).hexdigest()[:16]
-        return f"{self.id}:{mark}"
+        return hmac.new(key, self.password_hash.encode(), hashlib.sha256).hexdigest()[:16]
+
+    def get_id(self) -> str:
+        """Return what a session keeps of the learner: the id and the password's mark.
+
+        So a new password ends every session opened before it (a stolen session cookie
+        dies with a password reset).
+        """
+        return f"{self.id}:{self.password_mark}"
 
     @property
     def zone(self) -> ZoneInfo:
