@@ -1,9 +1,8 @@
-"""Alembic environment: run migrations on the connection tracker.db hands over."""
+"""Alembic environment: run migrations on the connection tracker.schema hands over."""
 
 from alembic import context
 
-from tracker import models  # noqa: F401  (registers every table)
-from tracker.db import Model
+from tracker.models import Model
 
 config = context.config
 connection = config.attributes.get("connection")

@@ -11,6 +11,7 @@ import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -21,10 +22,16 @@ from aiosmtpd.controller import Controller
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tracker import create_app, progress
+from tracker import create_app
+from tracker.accounts.sessions import new_account
 from tracker.catalog import get_catalog
-from tracker.db import Model, db, upgrade
-from tracker.models import Plan, User
+from tracker.database import db
+from tracker.jobs.composers import COMPOSERS
+from tracker.mail.delivery import deliver
+from tracker.mail.outbox import Counts
+from tracker.models import Model, Notification, Plan, User
+from tracker.plans import changes
+from tracker.schema import upgrade
 
 CI = os.environ.get("CI") == "true"
 PG_URL = os.environ.get("TRACKER_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -179,13 +186,10 @@ def make_user(app: Flask) -> Any:
 
     def make(email: str = "learner@example.com", *, verified: bool = True, **fields: Any) -> int:
         with app.app_context():
-            user = User(
-                email=email,
-                password_hash=password_hash,
-                email_verified_at=datetime(2026, 1, 1, tzinfo=UTC) if verified else None,
-                **fields,
-            )
-            db.session.add(user)
+            user = new_account(email, password_hash, datetime(2026, 1, 1, tzinfo=UTC))
+            user.email_verified_at = datetime(2026, 1, 1, tzinfo=UTC) if verified else None
+            for name, value in fields.items():
+                setattr(user, name, value)
             db.session.commit()
             return user.id
 
@@ -206,7 +210,7 @@ def make_plan(app: Flask) -> Any:
         with app.app_context():
             user = db.session.get(User, user_id)
             assert user is not None
-            plan: Plan = progress.create_plan(
+            plan: Plan = changes.create_plan(
                 user,
                 get_catalog(),
                 outcome=outcome,
@@ -286,3 +290,32 @@ def smtp_server(app: Flask) -> Iterator[SMTPSink]:
     app.config["MAIL_URL"] = sink.url
     yield sink
     sink.stop()
+
+
+def deliver_mail(app: Flask, now: datetime | None = None, **kwargs: Any) -> Counts:
+    """Run one delivery pass of the outbox, as the worker does."""
+    with app.app_context():
+        return deliver(now or datetime.now(UTC), COMPOSERS, **kwargs)
+
+
+def outbox_rows(app: Flask, **where: Any) -> list[Notification]:
+    """Return the outbox rows whose columns have the given values, in id order."""
+    with app.app_context():
+        query = sa.select(Notification).filter_by(**where).order_by(Notification.id)
+        rows = list(db.session.scalars(query))
+        db.session.expunge_all()
+        return rows
+
+
+@dataclass
+class Learner:
+    id: int
+    plan_id: int
+    email: str = "learner@example.com"
+
+
+@pytest.fixture
+def learner(make_user: Any, make_plan: Any) -> Learner:
+    """A verified learner on the Go plan from Monday 2027-01-04 (made 2027-01-01)."""
+    user_id = make_user()
+    return Learner(user_id, make_plan(user_id))

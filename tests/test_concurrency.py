@@ -24,9 +24,9 @@ import sqlalchemy as sa
 from conftest import PASSWORD, SMTPSink
 from werkzeug.serving import make_server
 
-from tracker import outbox
 from tracker.catalog import get_catalog
-from tracker.db import db
+from tracker.database import db
+from tracker.mail import delivery, outbox
 from tracker.models import Milestone, Notification, Plan, User
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -186,7 +186,7 @@ def weekly_payload(plan_id: int, steps: list[str]) -> dict[str, Any]:
 def fill_outbox(app, messages: int) -> None:
     """Queue weekly emails due at NOW, spread over LEARNERS learners (Core inserts)."""
     with app.app_context():
-        steps = [m.id for m in get_catalog().roadmaps["go"].milestones]
+        steps = [m.id for m in get_catalog().roadmaps["go"].steps]
         created = NOW - timedelta(days=60)
         db.session.execute(
             sa.insert(User),
@@ -375,7 +375,7 @@ def test_a_killed_worker_loses_nothing(app, smtp_sink, start_worker):
     # Left behind: the message in flight and the rest of the victim's batch.
     assert smtp_sink.held_id in {r.message_id for r in stranded} and len(stranded) > 1
     # Its claims come back once their lease runs out: a later pass sends them.
-    later = NOW + outbox.LEASE + timedelta(minutes=1)
+    later = NOW + delivery.LEASE + timedelta(minutes=1)
     assert finish(start_worker(later)) == len(stranded)
 
     rows = outbox_rows(app)
@@ -390,9 +390,9 @@ def test_a_killed_worker_loses_nothing(app, smtp_sink, start_worker):
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_sweeping_workers_split_the_learners(app, database_url, make_user, make_plan, monkeypatch):
-    from tracker import reminders
+    from tracker.reminders import sweep
 
-    monkeypatch.setattr(reminders, "USER_BATCH", 2)
+    monkeypatch.setattr(sweep, "USER_BATCH", 2)
     ids = [make_user(f"learner{i}@example.com") for i in range(6)]
     for user_id in ids:
         make_plan(user_id)
@@ -400,15 +400,15 @@ def test_sweeping_workers_split_the_learners(app, database_url, make_user, make_
     # Another worker is in the middle of the second batch (learners 3 and 4).
     other = sa.create_engine(database_url)
     with other.connect() as conn:
-        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(reminders.SWEEP_LOCK, ids[2])))
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sweep.SWEEP_LOCK, ids[2])))
         with app.app_context():
-            reminders.sweep(now)
+            sweep.sweep(now)
             queued = {n.user_id for n in db.session.scalars(sa.select(Notification))}
         assert queued == {ids[0], ids[1], ids[4], ids[5]}  # it skipped the batch in progress
         conn.rollback()
     other.dispose()
     with app.app_context():
-        reminders.sweep(now)  # the next pass finds what the other worker would have queued
+        sweep.sweep(now)  # the next pass finds what the other worker would have queued
         queued = {n.user_id for n in db.session.scalars(sa.select(Notification))}
     assert queued == set(ids)
 

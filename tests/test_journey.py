@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from tracker.db import db
+from tracker.database import db
 from tracker.models import Milestone, Plan, utcnow
 
 GO_ANSWERS = {

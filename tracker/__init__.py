@@ -38,35 +38,22 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
     if not app.config.get("SECRET_KEY"):  # Flask's default is None, not missing
         app.config["SECRET_KEY"] = _instance_secret(app)
-    app.config["SQLALCHEMY_ENGINES"] = {"default": app.config["DATABASE_URL"]}
 
-    from . import (
-        account,
-        auth,
-        calendar,
-        catalog,
-        db,
-        decide,
-        filters,
-        headers,
-        health,
-        plan,
-        reminders,
-        settings,
-    )
+    from . import accounts, calendar, catalog, decide, plans, schema, settings, web
+    from .extensions import csrf, db, limiter, login_manager
 
     catalog.init_app(app)
-    filters.init_app(app)
     db.init_app(app)
-    auth.init_app(app)
-    account.init_app(app)
-    health.init_app(app)
-    headers.init_app(app)
-    reminders.init_app(app)
+    schema.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    web.init_app(app)
+    accounts.init_app(app)
+    decide.init_app(app)
+    plans.init_app(app)
     calendar.init_app(app)
-    app.register_blueprint(decide.bp)
-    app.register_blueprint(plan.bp)
-    app.register_blueprint(settings.bp)
+    settings.init_app(app)
     if app.config["PROXIES"]:
         # Behind nginx every request comes from 127.0.0.1: the rate limits would be global.
         n = int(app.config["PROXIES"])

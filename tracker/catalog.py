@@ -1,4 +1,4 @@
-"""The roadmaps and decision flow the app serves, loaded once at start-up."""
+"""The roadmaps and decision flow the app serves, loaded once at start-up; ``check-plans``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 
-from .plans import PLANS_DIR, Catalog, PlanError, check_files, load_catalog
+from .core.checks import PlanError
+from .core.roadmaps import PLANS_DIR, Catalog, check_files, load_catalog
 
 
 def init_app(app: Flask) -> None:

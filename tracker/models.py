@@ -16,9 +16,10 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import current_app
 from flask_login import UserMixin
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from .db import Model
+from .core.localtime import zone
+from .core.scheduling import weekdays_of
 
 
 def utcnow() -> datetime:
@@ -26,9 +27,18 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def parse_weekdays(study_days: str) -> tuple[int, ...]:
-    """Return stored study days ("01234") as weekday numbers (Monday 0)."""
-    return tuple(int(d) for d in study_days)
+class Model(DeclarativeBase):
+    """Base class of every table."""
+
+    metadata = sa.MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
 
 
 class UTCDateTime(sa.TypeDecorator[datetime]):
@@ -98,8 +108,8 @@ class User(UserMixin, Model):
 
     @property
     def zone(self) -> ZoneInfo:
-        """Return the learner's time zone."""
-        return ZoneInfo(self.timezone)
+        """Return the learner's time zone (UTC if the stored name is not a zone)."""
+        return zone(self.timezone)
 
     @property
     def is_verified(self) -> bool:
@@ -133,7 +143,7 @@ class Plan(Model):
     @property
     def weekdays(self) -> tuple[int, ...]:
         """Return the study days as weekday numbers (Monday 0)."""
-        return parse_weekdays(self.study_days)
+        return weekdays_of(self.study_days)
 
 
 class Milestone(Model):

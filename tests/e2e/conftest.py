@@ -23,10 +23,11 @@ from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from tracker import create_app, progress
+from tracker import create_app
 from tracker.catalog import get_catalog
-from tracker.db import db
+from tracker.database import db
 from tracker.models import Milestone, Plan, User
+from tracker.plans import changes
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[2]
@@ -179,7 +180,7 @@ def seed_learner(
         session.add(user)
         if outcome:
             start = now.date() - timedelta(days=started_days_ago)
-            plan = progress.create_plan(user, get_catalog(), outcome=outcome, recommended=outcome,
+            plan = changes.create_plan(user, get_catalog(), outcome=outcome, recommended=outcome,
                                         answers={}, start=start, study_days=range(5), now=now)
             for m in plan.milestones[:done]:
                 m.done_at = datetime.combine(m.due_date, time(18), UTC)

@@ -1,0 +1,135 @@
+"""The signed tokens in every emailed link: confirm an address, reset a password, move an
+account to a new address, unsubscribe from a mail stream.
+
+Each kind has its own salt, so a token of one kind is useless as another. Time is a
+parameter: a token is made and checked at ``now``.
+"""
+
+from __future__ import annotations
+
+import hmac
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from itsdangerous import BadSignature, TimestampSigner, URLSafeSerializer, URLSafeTimedSerializer
+
+from ..database import db
+from ..models import User
+from ..web.urls import absolute_url
+
+VERIFY_MAX_AGE = timedelta(days=3)
+RESET_MAX_AGE = timedelta(hours=1)
+CHANGE_MAX_AGE = timedelta(days=1)
+VERIFY_SALT = "email-verify"
+RESET_SALT = "password-reset"
+CHANGE_SALT = "email-change"
+UNSUBSCRIBE_SALT = "unsubscribe"
+# The mail streams a learner can unsubscribe from, as the pages name them.
+STREAMS = {
+    "due": "due-day reminders",
+    "nudge": "overdue nudges",
+    "weekly": "the weekly progress email",
+}
+
+
+class _ClockSigner(TimestampSigner):
+    """A timestamp signer that reads the time from ``now``: time is a parameter."""
+
+    def __init__(self, *args: Any, now: datetime, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.now = now
+
+    def get_timestamp(self) -> int:
+        return int(self.now.timestamp())
+
+
+def _serializer(salt: str, now: datetime) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt,
+                                  signer=_ClockSigner, signer_kwargs={"now": now})
+
+
+def load(salt: str, token: str, now: datetime, max_age: timedelta) -> tuple[User, dict[str, Any]]:
+    """Return the learner a token names and its data; raise BadSignature if it is not valid."""
+    data = _serializer(salt, now).loads(token, max_age=int(max_age.total_seconds()))
+    user_id = data.get("user") if isinstance(data, dict) else None
+    user = db.session.get(User, user_id) if isinstance(user_id, int) else None
+    if user is None:
+        raise BadSignature("no such account")
+    return user, data
+
+
+# -- confirming an address ---------------------------------------------------------------
+
+def verification_token(user: User, now: datetime) -> str:
+    """Return a signed token that confirms the learner's current address."""
+    return _serializer(VERIFY_SALT, now).dumps({"user": user.id, "email": user.email.lower()})
+
+
+def verified_user(token: str, now: datetime) -> User:
+    """Return the learner a verification token names; raise BadSignature if it is not valid now."""
+    user, data = load(VERIFY_SALT, token, now, VERIFY_MAX_AGE)
+    # A token for an address the account no longer has confirms nothing.
+    if user.email.lower() != data.get("email"):
+        raise BadSignature("no such account")
+    return user
+
+
+# -- resetting the password ----------------------------------------------------------------
+
+def reset_token(user: User, now: datetime) -> str:
+    """Return a signed token that lets the learner set a new password once."""
+    # The password's mark is in it: setting a new password changes the mark, so a used
+    # link dies.
+    return _serializer(RESET_SALT, now).dumps({"user": user.id, "pw": user.password_mark})
+
+
+def reset_user(token: str, now: datetime) -> User:
+    """Return the learner a reset token names; raise BadSignature if expired, used or forged."""
+    user, data = load(RESET_SALT, token, now, RESET_MAX_AGE)
+    if not hmac.compare_digest(str(data.get("pw", "")), user.password_mark):
+        raise BadSignature("used or unknown")
+    return user
+
+
+# -- moving to a new address ------------------------------------------------------------
+
+def email_change_token(user: User, new_email: str, now: datetime) -> str:
+    """Return a signed token that moves the account from its current address to another."""
+    return _serializer(CHANGE_SALT, now).dumps(
+        {"user": user.id, "from": user.email.lower(), "to": new_email})
+
+
+def email_change(token: str, now: datetime) -> tuple[User, str]:
+    """Return the learner and the new address a token names; raise BadSignature if it is
+    not valid now, or the account has moved since it was made."""
+    user, data = load(CHANGE_SALT, token, now, CHANGE_MAX_AGE)
+    if user.email.lower() != data.get("from"):
+        raise BadSignature("the account has moved since")
+    return user, str(data["to"])
+
+
+# -- unsubscribing ------------------------------------------------------------------------
+
+def _unsubscribe_serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=UNSUBSCRIBE_SALT)
+
+
+def unsubscribe_url(user: User, stream: str) -> str:
+    """Return the absolute one-click unsubscribe URL for one of a learner's mail streams."""
+    if stream not in STREAMS:
+        raise ValueError(f"unknown mail stream {stream!r}")
+    token = _unsubscribe_serializer().dumps([user.id, stream])
+    return absolute_url("settings.unsubscribe", token=token)
+
+
+def unsubscribe_target(token: str) -> tuple[User, str] | None:
+    """Return the learner and the stream an unsubscribe token names, or None."""
+    try:
+        user_id, stream = _unsubscribe_serializer().loads(token)
+    except (BadSignature, TypeError, ValueError):
+        return None
+    if stream not in STREAMS or not isinstance(user_id, int):
+        return None
+    user = db.session.get(User, user_id)
+    return (user, stream) if user is not None else None

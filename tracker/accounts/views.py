@@ -1,0 +1,185 @@
+"""The account's pages: sign up, log in and out, confirm the address, reset the password,
+and the link that moves an account to a new address.
+
+Neither sign-up nor the reset form says whether an address has an account: both answer the
+same page either way, and only the mailbox owner learns the rest.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required, logout_user
+from itsdangerous import BadSignature, SignatureExpired
+from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..database import db
+from ..extensions import limiter
+from ..models import utcnow
+from ..web.urls import next_or_dashboard
+from . import emails, tokens
+from .forms import LoginForm, NewPasswordForm, ResendForm, ResetRequestForm, SignupForm
+from .sessions import email_key, find_user, log_in, new_account
+
+bp = Blueprint("accounts", __name__)
+
+# Checked when no account matches, so a wrong email costs as long as a wrong password.
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+def _user_key() -> str:
+    return f"user:{current_user.id}"
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+def signup() -> ResponseReturnValue:
+    """Create an account; the answer is the same whether or not the address is taken."""
+    form = SignupForm()
+    if not form.validate_on_submit():
+        status = 400 if form.is_submitted() else 200
+        return render_template("accounts/signup.html", form=form), status
+    email = form.email.data.strip().lower()
+    now = utcnow()
+    password_hash = generate_password_hash(form.password.data)
+    existing = find_user(email)
+    if existing is None:
+        try:
+            emails.queue_verification(new_account(email, password_hash, now), now)
+            db.session.commit()
+        except IntegrityError:  # the same address signed up a moment ago, in another request
+            db.session.rollback()
+            existing = find_user(email)
+    if existing is not None:
+        # The password was hashed anyway, so a taken address answers as slowly as a new
+        # one; its owner gets a note instead of a confirmation link: the page reveals nothing.
+        emails.queue_account_exists(existing, now)
+        db.session.commit()
+    return render_template("accounts/check_inbox.html", email=email, form=LoginForm(email=email))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+@limiter.limit("20 per hour", methods=["POST"], key_func=email_key)
+def login() -> ResponseReturnValue:
+    """Log a learner in; one message for a wrong email or a wrong password."""
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = find_user(form.email.data)
+        if (
+            check_password_hash(user.password_hash if user else _DUMMY_HASH, form.password.data)
+            and user
+        ):
+            log_in(user)
+            return redirect(next_or_dashboard(request.args.get("next")))
+        form.password.errors.append("Email or password is incorrect.")
+    return render_template("accounts/login.html", form=form), 400 if form.errors else 200
+
+
+@bp.post("/logout")
+@login_required
+def logout() -> ResponseReturnValue:
+    """Log out and go back to the landing page."""
+    logout_user()
+    session.clear()
+    flash("You are logged out.")
+    return redirect(url_for("index"))
+
+
+@bp.get("/verify/<token>")
+def verify(token: str) -> ResponseReturnValue:
+    """Confirm an address from the emailed link."""
+    now = utcnow()
+    try:
+        user = tokens.verified_user(token, now)
+    except SignatureExpired:
+        return render_template("accounts/verify_invalid.html", expired=True), 400
+    except BadSignature:
+        return render_template("accounts/verify_invalid.html", expired=False), 400
+    if user.email_verified_at is None:
+        user.email_verified_at = now
+        db.session.commit()
+    return render_template("accounts/verified.html", email=user.email)
+
+
+@bp.post("/resend-confirmation")
+@login_required
+@limiter.limit("5 per hour", key_func=_user_key)
+def resend_verification() -> ResponseReturnValue:
+    """Send a fresh confirmation link to the logged-in learner."""
+    if ResendForm().validate():
+        if current_user.is_verified:
+            flash(f"{current_user.email} is already confirmed.")
+        else:
+            emails.queue_verification(current_user, utcnow())
+            db.session.commit()
+            flash(f"We sent a new confirmation link to {current_user.email}.")
+    return redirect(next_or_dashboard(request.form.get("next")))
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+@limiter.limit("5 per hour", methods=["POST"], key_func=email_key)
+def reset_request() -> ResponseReturnValue:
+    """Ask for a reset link; the answer is the same whether or not the account exists."""
+    form = ResetRequestForm()
+    if not form.validate_on_submit():
+        status = 400 if form.is_submitted() else 200
+        return render_template("accounts/reset_request.html", form=form), status
+    user = find_user(form.email.data)
+    if user is not None:
+        emails.queue_reset(user, utcnow())
+        db.session.commit()
+    return render_template("accounts/reset_sent.html", email=form.email.data.strip().lower())
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def reset(token: str) -> ResponseReturnValue:
+    """Set a new password from the emailed link, then log the learner in."""
+    now = utcnow()
+    try:
+        user = tokens.reset_user(token, now)
+    except BadSignature as e:
+        return _no_referrer(render_template("accounts/reset_invalid.html",
+                                            expired=isinstance(e, SignatureExpired)), 400)
+    form = NewPasswordForm()
+    if not form.validate_on_submit():
+        return _no_referrer(render_template("accounts/reset_form.html", form=form),
+                            400 if form.is_submitted() else 200)
+    user.password_hash = generate_password_hash(form.password.data)
+    if user.email_verified_at is None:
+        user.email_verified_at = now  # the link came by email: the address works
+    db.session.commit()
+    log_in(user)
+    flash("Your password is changed and you are logged in.")
+    return redirect(url_for("plans.dashboard"))
+
+
+def _no_referrer(page: str, status: int) -> ResponseReturnValue:
+    # The token is in this page's URL: keep it out of Referer headers and caches.
+    return page, status, {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+
+
+@bp.get("/email/<token>")
+def change_email(token: str) -> ResponseReturnValue:
+    """Move the account to the new address its emailed link names, and tell the old one."""
+    now = utcnow()
+    try:
+        user, new = tokens.email_change(token, now)
+    except BadSignature as e:
+        return render_template("accounts/change_invalid.html",
+                               expired=isinstance(e, SignatureExpired)), 400
+    old = user.email
+    if find_user(new) is not None:  # another account took the address since the link was sent
+        return render_template("accounts/change_invalid.html", taken=new), 409
+    user.email, user.email_verified_at = new, now  # the link came to it: the address works
+    try:
+        db.session.flush()
+    except IntegrityError:  # ... or takes it this very moment
+        db.session.rollback()
+        return render_template("accounts/change_invalid.html", taken=new), 409
+    emails.queue_email_changed(user, old, now)
+    db.session.commit()
+    return render_template("accounts/email_changed.html", email=new)

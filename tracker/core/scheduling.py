@@ -1,0 +1,189 @@
+"""Pure date math for plans: due dates on study days, pacing and re-planning.
+
+No Flask, no database, no clock: every function takes ``today`` or dates as arguments.
+Weekdays are numbered like ``date.weekday()``: Monday 0 … Sunday 6.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import cache
+
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def weekdays_of(study_days: str) -> tuple[int, ...]:
+    """Return stored study days ("01234") as weekday numbers (Monday 0)."""
+    return tuple(int(d) for d in study_days)
+
+
+def _days(study_days: Collection[int]) -> tuple[int, ...]:
+    return _week(tuple(study_days))[0]
+
+
+@cache  # a learner has one set of study days, asked about thousands of times per sweep
+def _week(study_days: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Return the sorted study days and, per weekday, how many study days come before it."""
+    days = tuple(sorted(set(study_days)))
+    if not days or not all(isinstance(d, int) and 0 <= d <= 6 for d in days):
+        raise ValueError("study days must be one or more weekdays 0-6")
+    return days, tuple(sum(1 for d in days if d < weekday) for weekday in range(7))
+
+
+def study_index(day: date, study_days: Collection[int]) -> int:
+    """Count the study days before ``day`` since 0001-01-01 (a Monday)."""
+    days, before = _week(tuple(study_days))
+    weeks, weekday = divmod(day.toordinal() - 1, 7)
+    return weeks * len(days) + before[weekday]
+
+
+def study_day(index: int, study_days: Collection[int]) -> date:
+    """Return the study day with this index: the inverse of ``study_index``."""
+    days = _days(study_days)
+    weeks, nth = divmod(index, len(days))
+    return date.fromordinal(weeks * 7 + days[nth] + 1)
+
+
+def next_study_day(day: date, study_days: Collection[int]) -> date:
+    """Return ``day`` if it is a study day, else the next one."""
+    return study_day(study_index(day, study_days), study_days)
+
+
+def schedule(
+    phases: Sequence[tuple[int, int]], start: date, study_days: Collection[int]
+) -> list[date]:
+    """Date every milestone: ``phases`` is (days, milestone count) per phase, back to back.
+
+    Milestones of a phase are spread evenly over the study days inside the phase's window,
+    the last one on its last study day, so each month's work ends with the month. A window
+    with fewer study days than milestones (one study day a week, say) puts several
+    milestones on one day rather than spilling into the next phase.
+    """
+    days = _days(study_days)
+    due: list[date] = []
+    window_start = start
+    for length, count in phases:
+        window_end = window_start + timedelta(days=length)  # exclusive
+        first = study_index(window_start, days)
+        slots = study_index(window_end, days) - first
+        if slots == 0:
+            # A window shorter than a week may miss every study day: use the first study
+            # day after it, so nothing is ever due before its phase (or the plan) starts.
+            slots = 1
+        for i in range(count):
+            due.append(study_day(first + -(-(i + 1) * slots // count) - 1, days))
+        window_start = window_end
+    return due
+
+
+def shift(
+    dues: Sequence[date], anchor: date, to: date, study_days: Collection[int]
+) -> list[date]:
+    """Move dates so that ``anchor`` lands on ``to``, keeping their spacing in study days."""
+    offset = study_index(next_study_day(to, study_days), study_days) - study_index(
+        next_study_day(anchor, study_days), study_days
+    )
+    return [
+        study_day(study_index(next_study_day(d, study_days), study_days) + offset, study_days)
+        for d in dues
+    ]
+
+
+def replan(
+    dues: Sequence[date], done: Sequence[bool], today: date, study_days: Collection[int]
+) -> list[date]:
+    """Return new due dates: open milestones restart from today, done ones never move."""
+    open_dues = [d for d, is_done in zip(dues, done, strict=True) if not is_done]
+    if not open_dues:
+        return list(dues)
+    moved = iter(shift(open_dues, open_dues[0], today, study_days))
+    return [d if is_done else next(moved) for d, is_done in zip(dues, done, strict=True)]
+
+
+@dataclass(frozen=True)
+class Pace:
+    total: int
+    done: int
+    due_today: int
+    overdue: int  # open milestones whose due date has passed
+    ahead: int  # done milestones that were not due yet
+    planned_finish: date
+    projected_finish: date
+
+    @property
+    def status(self) -> str:
+        """Return 'done', 'behind', 'ahead' or 'on-track'."""
+        if self.done == self.total:
+            return "done"
+        if self.overdue:
+            return "behind"
+        return "ahead" if self.ahead else "on-track"
+
+    @property
+    def label(self) -> str:
+        """Say the status as a learner reads it: '2 milestones behind'."""
+        if self.status == "behind":
+            return f"{self.overdue} milestone{'s' if self.overdue != 1 else ''} behind"
+        if self.status == "ahead":
+            return f"{self.ahead} milestone{'s' if self.ahead != 1 else ''} ahead"
+        return {"done": "finished", "on-track": "on track"}[self.status]
+
+    @property
+    def percent(self) -> int:
+        """Return the share done, rounded down, so 100 means every milestone."""
+        return self.done * 100 // self.total if self.total else 0
+
+
+def pace(
+    dues: Sequence[date],
+    done_on: Sequence[date | None],
+    today: date,
+    study_days: Collection[int],
+) -> Pace:
+    """Summarise progress at ``today``: counts, on-track status and projected finish."""
+    pairs = list(zip(dues, done_on, strict=True))
+    planned_finish = max(dues)
+    if all(d is not None for d in done_on):
+        projected = max(d for d in done_on if d is not None) if done_on else planned_finish
+    else:
+        open_dues = [due for due, d in pairs if d is None]
+        if open_dues[0] < today:
+            # Behind: at the plan's own spacing, the rest finishes as a re-plan would (only
+            # the last date is needed, and shift moves each date on its own).
+            projected = shift(open_dues[-1:], open_dues[0], today, study_days)[0]
+        else:
+            projected = max(open_dues)
+    return Pace(
+        total=len(pairs),
+        done=sum(1 for _, d in pairs if d is not None),
+        due_today=sum(1 for due, d in pairs if d is None and due == today),
+        overdue=sum(1 for due, d in pairs if d is None and due < today),
+        ahead=sum(1 for due, d in pairs if d is not None and due > today),
+        planned_finish=planned_finish,
+        projected_finish=projected,
+    )
+
+
+def burn_up(
+    dues: Sequence[date], done_on: Sequence[date | None], start: date, today: date
+) -> list[tuple[date, int, int | None]]:
+    """Return (day, planned so far, done so far) from start to the last due date.
+
+    Done is None for days after ``today``: the future has no actuals.
+    """
+    end = max([*dues, *(d for d in done_on if d is not None)])
+    planned = sorted(dues)
+    finished = sorted(d for d in done_on if d is not None)
+    points: list[tuple[date, int, int | None]] = []
+    p = f = 0
+    day = start
+    while day <= end:
+        while p < len(planned) and planned[p] <= day:
+            p += 1
+        while f < len(finished) and finished[f] <= day:
+            f += 1
+        points.append((day, p, f if day <= today else None))
+        day += timedelta(days=1)
+    return points

@@ -1,0 +1,52 @@
+"""The decision flow's forms: the questions, built from plans/decision.toml, and the start."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, RadioField, SelectChoice
+from wtforms.validators import InputRequired, ValidationError
+
+from ..core.decision import DecisionFlow
+from ..core.localtime import local_today
+from ..models import utcnow
+from ..web.forms import MultiCheckboxField, TimeZoneField, study_days_field
+
+MAX_START_AHEAD = timedelta(days=365)
+
+
+def decision_form(flow: DecisionFlow, **kwargs: Any) -> FlaskForm:
+    """Build the questionnaire form from the flow in ``plans/decision.toml``."""
+
+    class DecisionForm(FlaskForm):
+        pass
+
+    for q in flow.questions:
+        choices = [SelectChoice(a.id, a.label) for a in q.answers]
+        if q.kind == "single":
+            field: Any = RadioField(q.text, choices=choices, description=q.help,
+                                    validators=[InputRequired("Pick one answer.")])
+        else:
+            field = MultiCheckboxField(q.text, choices=choices, description=q.help)
+        setattr(DecisionForm, q.id, field)
+    return DecisionForm(**kwargs)
+
+
+class StartPlanForm(FlaskForm):
+    outcome = RadioField("Roadmap", validators=[InputRequired("Pick a roadmap.")])
+    start_date = DateField(
+        "Start date", validators=[InputRequired("Enter a start date, like 2027-01-04.")]
+    )
+    study_days = study_days_field()
+    timezone = TimeZoneField(description="Reminders and 'today' follow this zone.")
+
+    def validate_start_date(self, field: DateField) -> None:
+        if field.data is None:  # unparseable: the field already says so
+            return
+        today = local_today(self.timezone.data or "UTC", utcnow())
+        if field.data < today:
+            raise ValidationError(f"Pick today ({today.isoformat()}) or a later date.")
+        if field.data > today + MAX_START_AHEAD:
+            raise ValidationError("Pick a date within the next year.")

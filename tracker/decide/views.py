@@ -1,0 +1,84 @@
+"""The decision flow: questions, the recommendation with its reasons, starting a plan."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, redirect, render_template, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required
+from wtforms import SelectChoice
+
+from ..catalog import get_catalog
+from ..core.decision import recommend
+from ..core.localtime import local_today
+from ..database import db
+from ..models import utcnow
+from ..plans import changes
+from .forms import StartPlanForm, decision_form
+
+bp = Blueprint("decide", __name__, url_prefix="/decide")
+
+@bp.route("", methods=["GET", "POST"])
+@login_required
+def questions() -> ResponseReturnValue:
+    """Ask the Career Strategy Framework questions and the goal."""
+    flow = get_catalog().decision
+    form = decision_form(flow, data=session.get("decision", {}).get("answers"))
+    if form.validate_on_submit():
+        answers = {q.id: _as_list(form[q.id].data) for q in flow.questions}
+        session["decision"] = {"answers": answers}
+        return redirect(url_for("decide.result"))
+    return render_template("decide/questions.html", flow=flow, form=form), (
+        400 if form.errors else 200
+    )
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+@bp.route("/result", methods=["GET", "POST"])
+@login_required
+def result() -> ResponseReturnValue:
+    """Explain the recommendation and start the chosen plan."""
+    catalog = get_catalog()
+    decision = session.get("decision")
+    if not decision:
+        return redirect(url_for("decide.questions"))
+    recommendation = recommend(catalog.decision, decision["answers"])
+    form = StartPlanForm()
+    form.outcome.choices = [SelectChoice(o.id, o.title) for o in catalog.decision.outcomes.values()]
+    if not form.is_submitted():
+        form.outcome.data = recommendation.outcome.id
+        form.timezone.data = current_user.timezone
+        form.start_date.data = local_today(current_user.timezone, utcnow())
+        form.study_days.data = [0, 1, 2, 3, 4]
+    elif form.validate():
+        now = utcnow()
+        current_user.timezone = form.timezone.data
+        changes.create_plan(
+            current_user,
+            catalog,
+            outcome=form.outcome.data,
+            recommended=recommendation.outcome.id,
+            answers=decision["answers"],
+            start=form.start_date.data,
+            study_days=form.study_days.data,
+            now=now,
+        )
+        db.session.commit()
+        session.pop("decision", None)
+        return redirect(url_for("plans.dashboard"))
+    return render_template(
+        "decide/result.html",
+        flow=catalog.decision,
+        recommendation=recommendation,
+        days={
+            o.id: sum(r.days for r in catalog.roadmaps_for(o.id))
+            for o in catalog.decision.outcomes.values()
+        },
+        form=form,
+    ), 400 if form.errors else 200

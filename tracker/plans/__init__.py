@@ -1,0 +1,10 @@
+"""A learner's plan: the one current plan, every change to it, the dashboard's pages."""
+
+from flask import Flask
+
+from .views import bp
+
+
+def init_app(app: Flask) -> None:
+    """Add the dashboard and plan pages."""
+    app.register_blueprint(bp)

@@ -1,0 +1,160 @@
+"""Every change to a learner's plan: start one, tick, undo, re-plan, pause, resume.
+
+This is the one module that changes plans and milestones, and each change also marks the
+learner's calendar changed (``User.calendar_changed_at``), which the cached feed is keyed
+on: a new change belongs here, or the feed goes stale. The caller owns the session and
+commits once; ``today`` and ``now`` are parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Update, bindparam, func, select, update
+
+from ..core import scheduling
+from ..core.roadmaps import Catalog
+from ..models import Milestone, Plan, User, UTCDateTime
+
+
+def create_plan(
+    user: User,
+    catalog: Catalog,
+    *,
+    outcome: str,
+    recommended: str,
+    answers: Mapping[str, list[str]],
+    start: date,
+    study_days: Collection[int],
+    now: datetime,
+) -> Plan:
+    """Enrol the learner in an outcome's roadmaps, dated from ``start``; archive the old plan."""
+    for old in user.plans:
+        if old.archived_at is None:
+            old.archived_at = now
+    roadmaps = catalog.roadmaps_for(outcome)
+    phases = [(r, p) for r in roadmaps for p in r.phases]
+    dues = scheduling.schedule([(p.days, len(p.steps)) for _, p in phases], start, study_days)
+    steps = [(f"{r.id}/{p.id}", s) for r, p in phases for s in p.steps]
+    plan = Plan(
+        outcome=outcome,
+        recommended=recommended,
+        roadmaps=[r.id for r in roadmaps],
+        answers=dict(answers),
+        start_date=start,
+        study_days="".join(str(d) for d in sorted(set(study_days))),
+        created_at=now,
+        updated_at=now,
+        milestones=[
+            Milestone(step_id=s.id, phase_id=phase_id, position=i, due_date=due, updated_at=now)
+            for i, ((phase_id, s), due) in enumerate(zip(steps, dues, strict=True))
+        ],
+    )
+    user.plans.append(plan)
+    _calendar_changed(user, now)
+    return plan
+
+
+def _calendar_changed(user: User, now: datetime) -> None:
+    user.calendar_changed_at = now
+
+
+# Tick and undo are single statements the database applies to the row as it is when it
+# writes: the change depends on nothing read before, so a tick and an undo racing on the
+# same row (two tabs) cannot lose one another, and on SQLite the write lock is held for
+# two statements only. ("b_" names: update() keeps column names for itself.)
+_OWN_MILESTONE = (Milestone.id == bindparam("b_milestone")) & Milestone.plan_id.in_(
+    select(Plan.id).where(Plan.user_id == bindparam("b_user")))
+_NOW = bindparam("b_now", type_=UTCDateTime())
+
+
+def _sent_or_kept(column: Any) -> Any:
+    # None keeps what was saved: the one-click button sends no note fields.
+    return func.coalesce(bindparam(f"b_{column.key}", type_=column.type), column)
+
+
+_TICK = (
+    update(Milestone).where(_OWN_MILESTONE)
+    .values(done_at=func.coalesce(Milestone.done_at, _NOW), updated_at=_NOW,
+            note=_sent_or_kept(Milestone.note), evidence_url=_sent_or_kept(Milestone.evidence_url))
+    .returning(Milestone.step_id)
+)
+_UNTICK = (update(Milestone).where(_OWN_MILESTONE).values(done_at=None, updated_at=_NOW)
+           .returning(Milestone.step_id))
+_CALENDAR_CHANGED = (update(User).where(User.id == bindparam("b_user"))
+                     .values(calendar_changed_at=_NOW))
+
+
+def _change(connection: Connection, statement: Update, params: dict[str, Any]) -> str | None:
+    step_id = connection.execute(statement, params).scalar()
+    if step_id is not None:
+        connection.execute(_CALENDAR_CHANGED, params)
+    return step_id
+
+
+def tick(
+    connection: Connection, milestone_id: int, user_id: int, *, now: datetime,
+    note: str | None = None, evidence_url: str | None = None,
+) -> str | None:
+    """Tick a learner's milestone off; a note or link left as None keeps what was saved.
+
+    Ticking again keeps the first completion time. Returns the milestone's step id, or
+    None when the milestone is not the learner's.
+    """
+    params = {"b_milestone": milestone_id, "b_user": user_id, "b_now": now,
+              "b_note": note, "b_evidence_url": evidence_url}
+    return _change(connection, _TICK, params)
+
+
+def untick(connection: Connection, milestone_id: int, user_id: int, *, now: datetime) -> str | None:
+    """Open a ticked milestone again, its note kept; None when it is not the learner's."""
+    params = {"b_milestone": milestone_id, "b_user": user_id, "b_now": now}
+    return _change(connection, _UNTICK, params)
+
+
+def _move(plan: Plan, new_dues: Sequence[date], now: datetime) -> int:
+    moved = 0
+    for milestone, due in zip(plan.milestones, new_dues, strict=True):
+        if milestone.due_date != due:
+            milestone.due_date = due
+            # Calendar clients take the new date only with a higher SEQUENCE.
+            milestone.sequence += 1
+            milestone.updated_at = now
+            moved += 1
+    if moved:
+        plan.updated_at = now
+        _calendar_changed(plan.user, now)
+    return moved
+
+
+def replan_preview(plan: Plan, today: date) -> list[date]:
+    """Return the due dates a re-plan from ``today`` would give, changing nothing."""
+    milestones = plan.milestones
+    return scheduling.replan(
+        [m.due_date for m in milestones], [m.is_done for m in milestones], today, plan.weekdays
+    )
+
+
+def replan(plan: Plan, today: date, now: datetime) -> int:
+    """Restart the open milestones from today at their spacing; return how many moved."""
+    return _move(plan, replan_preview(plan, today), now)
+
+
+def pause(plan: Plan, today: date, now: datetime) -> None:
+    """Pause the plan (a vacation): no reminders until it is resumed."""
+    plan.paused_on = today
+    plan.updated_at = now
+
+
+def resume(plan: Plan, today: date, now: datetime) -> int:
+    """Resume a paused plan, pushing open milestones back by the study days missed."""
+    paused_on, plan.paused_on = plan.paused_on, None
+    plan.updated_at = now
+    if paused_on is None or today <= paused_on:
+        return 0
+    milestones = plan.milestones
+    open_dues = [m.due_date for m in milestones if not m.is_done]
+    shifted = iter(scheduling.shift(open_dues, paused_on, today, plan.weekdays))
+    return _move(plan, [m.due_date if m.is_done else next(shifted) for m in milestones], now)

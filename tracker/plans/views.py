@@ -1,0 +1,150 @@
+"""The dashboard and everything done to a plan from it: tick, undo, re-plan, pause, resume."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required
+
+from ..catalog import get_catalog
+from ..core.chart import render_burn_up
+from ..core.localtime import local_today
+from ..database import db, read_only, read_then_write, writing
+from ..models import Milestone, utcnow
+from ..web.forms import ActionForm
+from ..web.urls import next_or_dashboard
+from . import changes
+from .forms import TickForm
+from .queries import current_plan, own_milestone
+from .summary import summarize
+
+bp = Blueprint("plans", __name__)
+# Ids are 64-bit in the database: a larger number in a URL is no milestone (404), not an
+# overflow in the driver.
+MILESTONE = "/milestones/<int(max=9223372036854775807):milestone_id>"
+
+
+def _today() -> date:
+    return local_today(current_user.timezone, utcnow())
+
+
+@bp.get("/dashboard")
+@read_only
+@login_required
+def dashboard() -> ResponseReturnValue:
+    """Answer: what do I study today, am I on track, when will I finish?"""
+    plan = current_plan(current_user)
+    if plan is None:
+        return redirect(url_for("decide.questions"))
+    summary = summarize(plan, plan.milestones, current_user.zone, get_catalog(), _today())
+    chart = render_burn_up(summary.dues, summary.done_on, plan.start_date, summary.today)
+    # One phase's milestones are listed: ?phase=N, else the one being studied.
+    shown = request.args.get("phase", type=int)
+    if shown not in range(1, len(summary.phases) + 1):
+        shown = summary.current_phase
+    return render_template("plans/dashboard.html", s=summary, shown=shown, chart=chart)
+
+
+@bp.get(MILESTONE)
+@read_only
+@login_required
+def milestone(milestone_id: int) -> ResponseReturnValue:
+    """Show what to learn for one milestone, its checklist and the tick form."""
+    m = own_milestone(current_user, milestone_id)
+    return _render_milestone(m, TickForm(obj=m))
+
+
+def _render_milestone(m: Milestone, form: TickForm, status: int = 200) -> ResponseReturnValue:
+    step = get_catalog().step(m.step_id)
+    return render_template("plans/milestone.html", m=m, step=step, form=form), status
+
+
+@bp.post(f"{MILESTONE}/done")
+@read_then_write
+@login_required
+def done(milestone_id: int) -> ResponseReturnValue:
+    """Tick a milestone off, with an optional note and evidence link."""
+    form = TickForm()
+    if not form.validate():
+        return _render_milestone(own_milestone(current_user, milestone_id), form, 400)
+    sent = request.form  # the one-click buttons send no note fields: keep what was saved
+    with writing():  # on SQLite, holds the write lock for the two statements only
+        step_id = changes.tick(
+            db.session.connection(), milestone_id, current_user.id, now=utcnow(),
+            note=(form.note.data or "") if "note" in sent else None,
+            evidence_url=(form.evidence_url.data or "") if "evidence_url" in sent else None)
+    if step_id is None:
+        abort(404)
+    step = get_catalog().step(step_id)
+    flash(f"Done: {step.title if step else step_id}.")
+    return redirect(next_or_dashboard(request.form.get("next")))
+
+
+@bp.post(f"{MILESTONE}/undo")
+@read_then_write
+@login_required
+def undo(milestone_id: int) -> ResponseReturnValue:
+    """Open a ticked milestone again."""
+    if ActionForm().validate():
+        with writing():
+            step_id = changes.untick(db.session.connection(), milestone_id, current_user.id,
+                                     now=utcnow())
+        if step_id is None:
+            abort(404)
+        flash("Marked as not done.")
+    return redirect(next_or_dashboard(request.form.get("next")))
+
+
+@bp.get("/replan")
+@read_only
+@login_required
+def replan_preview() -> ResponseReturnValue:
+    """Preview a re-plan from today: the new finish date before anything moves."""
+    plan = current_plan(current_user) or abort(404)
+    today = _today()
+    summary = summarize(plan, plan.milestones, current_user.zone, get_catalog(), today)
+    new_dues = changes.replan_preview(plan, today)
+    moves = [(item, due) for item, due in zip(summary.items, new_dues, strict=True)
+             if item.due != due]
+    return render_template("plans/replan.html", s=summary, new_finish=max(new_dues), moves=moves)
+
+
+@bp.post("/replan")
+@login_required
+def replan() -> ResponseReturnValue:
+    """Move the open milestones so the next one is due from today."""
+    plan = current_plan(current_user) or abort(404)
+    if ActionForm().validate():
+        moved = changes.replan(plan, _today(), utcnow())
+        db.session.commit()
+        flash(f"Re-planned: {moved} milestone{'s' if moved != 1 else ''} moved." if moved
+              else "Nothing to move: you are on schedule.")
+    return redirect(url_for("plans.dashboard"))
+
+
+@bp.post("/pause")
+@login_required
+def pause() -> ResponseReturnValue:
+    """Pause the plan for a break; reminders stop."""
+    plan = current_plan(current_user) or abort(404)
+    if ActionForm().validate() and plan.paused_on is None:
+        changes.pause(plan, _today(), utcnow())
+        db.session.commit()
+        flash("Plan paused. Resume when you are back; "
+              "open milestones move by the days you were away.")
+    return redirect(url_for("plans.dashboard"))
+
+
+@bp.post("/resume")
+@login_required
+def resume() -> ResponseReturnValue:
+    """Resume a paused plan, shifting open milestones by the break."""
+    plan = current_plan(current_user) or abort(404)
+    if ActionForm().validate() and plan.paused_on is not None:
+        moved = changes.resume(plan, _today(), utcnow())
+        db.session.commit()
+        flash(f"Welcome back: {moved} milestone{'s' if moved != 1 else ''} moved."
+              if moved else "Welcome back.")
+    return redirect(url_for("plans.dashboard"))

@@ -1,0 +1,1 @@
+"""Reminders: the sweep that queues what is due, and the reminder and weekly mail."""

@@ -1,0 +1,113 @@
+"""The reminder mail: the due-day reminder, the overdue nudge, the weekly progress email.
+
+Each is composed when it is sent, from what is true then: a milestone ticked or moved
+since the sweep queued the mail drops out, and mail about nothing left is skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import select
+
+from ..accounts.tokens import unsubscribe_url
+from ..catalog import get_catalog
+from ..database import db
+from ..mail.message import Email, compose
+from ..models import Milestone, Notification, Plan, User
+from ..web.urls import absolute_url
+
+
+@lru_cache(maxsize=1024)  # the same few dates in thousands of emails
+def day_label(day: date) -> str:
+    """Say a date the way the mail does: Monday 4 January 2027."""
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+def _plan_still_followed(n: Notification, user: User) -> Plan | None:
+    """Return the plan a notification is about if it is still the learner's current one and
+    not paused: mail about any other plan makes no sense any more."""
+    plan = db.session.get(Plan, n.payload.get("plan_id"))
+    if plan is None or plan.user_id != user.id or plan.archived_at or plan.paused_on:
+        return None
+    return plan
+
+
+def _items(milestones: Iterable[tuple[int, str, date]]) -> list[dict[str, Any]]:
+    catalog = get_catalog()
+    items = []
+    for m_id, step_id, due in milestones:
+        step = catalog.step(step_id)
+        items.append({"title": step.title if step else step_id, "topic": step.topic if step else "",
+                      "url": absolute_url("plans.milestone", milestone_id=m_id),
+                      "due": day_label(due)})
+    return items
+
+
+def _reminder(
+    n: Notification, user: User, *, stream: str, subject: str, template: str
+) -> Email | None:
+    plan = _plan_still_followed(n, user)
+    if plan is None or not user.is_verified:
+        return None
+    day = date.fromisoformat(n.payload["date"])
+    # Only milestones still open and still due that day: a tick or a re-plan since queueing wins.
+    milestones = db.session.execute(
+        select(Milestone.id, Milestone.step_id, Milestone.due_date)
+        .where(Milestone.id.in_(n.payload["milestones"]), Milestone.plan_id == plan.id,
+               Milestone.done_at.is_(None), Milestone.due_date == day)
+        .order_by(Milestone.position)
+    ).all()
+    if not milestones:
+        return None
+    items = _items(milestones)
+    what = items[0]["title"] if len(items) == 1 else f"{len(items)} milestones"
+    return compose(
+        to=user.email,
+        subject=subject.format(what=what, day=day_label(day)),
+        template=template,
+        context={"items": items, "day": day_label(day)},
+        unsubscribe_url=unsubscribe_url(user, stream),
+        message_id=n.message_id,
+    )
+
+
+def compose_due(n: Notification, user: User) -> Email | None:
+    """Build the due-day reminder: every open milestone due that day in one email."""
+    if not user.due_reminders:
+        return None
+    return _reminder(n, user, stream="due", subject="Due today: {what}", template="due")
+
+
+def compose_nudge(n: Notification, user: User) -> Email | None:
+    """Build the overdue nudge for milestones still open some days after their due date."""
+    if user.nudge_days <= 0:
+        return None
+    return _reminder(n, user, stream="nudge", subject="Still open: {what} (due {day})",
+                     template="nudge")
+
+
+def compose_weekly(n: Notification, user: User) -> Email | None:
+    """Build the weekly progress email from the numbers the sweep worked out."""
+    if not user.weekly_enabled or not user.is_verified or _plan_still_followed(n, user) is None:
+        return None
+    p = n.payload
+    sections = {
+        name: {"count": p[name]["count"],
+               "items": _items((i, s, date.fromisoformat(d)) for i, s, d in p[name]["items"])}
+        for name in ("done_recently", "due_soon", "overdue")
+    }
+    return compose(
+        to=user.email,
+        subject=f"Week {p['week']} of {p['weeks']} · {p['done']}/{p['total']} done · {p['label']}",
+        template="weekly",
+        context={**p, **sections,
+                 "projected_finish": day_label(date.fromisoformat(p["projected_finish"])),
+                 "planned_finish": day_label(date.fromisoformat(p["planned_finish"])),
+                 "late": p["projected_finish"] > p["planned_finish"]},
+        unsubscribe_url=unsubscribe_url(user, "weekly"),
+        message_id=n.message_id,
+    )

@@ -1,0 +1,205 @@
+"""The reminder sweep: what is due at ``now`` for every learner becomes outbox rows.
+
+Three streams, each at a local wall-clock time in the learner's IANA zone, stored in UTC:
+a due-day reminder (one email listing the open milestones due that day), an overdue nudge
+``nudge_days`` after a due date, and the weekly progress email. The sweep is idempotent:
+each email has a dedupe key, so running it twice, or on two workers at once, queues it once.
+It reads learners in batches with a constant number of statements per batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from itertools import groupby
+from operator import itemgetter
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy import select
+
+from ..core.localtime import iso_week, local_instant, zone
+from ..database import db
+from ..mail import outbox
+from ..mail.outbox import Counts
+from ..models import Milestone, Notification, Plan, User
+from ..plans.queries import current_plan_id
+from .weekly import weekly_numbers
+
+# A due-day reminder or nudge this late is dropped (recorded as skipped), not sent late.
+GRACE = timedelta(hours=12)
+# The latest weekly email is sent after downtime, unless the next one is nearer.
+WEEKLY_GRACE = timedelta(days=4)
+USER_BATCH = 500
+SWEEP_LOCK = 0x5357  # advisory lock class of sweep batches ("SW")
+
+
+@dataclass
+class Learner:
+    """One learner's settings and current plan, as the sweep reads them (no ORM objects)."""
+
+    user_id: int
+    zone: ZoneInfo
+    reminder_time: time
+    due_reminders: bool
+    nudge_days: int
+    weekly_enabled: bool
+    weekly_weekday: int
+    weekly_time: time
+    plan_id: int
+    start_date: date
+    study_days: str
+    plan_created_at: datetime
+    today: date = field(init=False)
+
+    # Due-day and nudge mail to consider: (kind, key, instant, the due date it is about).
+    reminders: list[tuple[str, str, datetime, date]] = field(default_factory=list)
+    weekly: tuple[str, datetime, date] | None = None  # key, instant, local date
+
+    def plan_reminders(self, now: datetime) -> None:
+        """Work out which mail has its local time at or before ``now``."""
+        self.today = now.astimezone(self.zone).date()
+        # Yesterday too: a reminder set for 23:30 may still be within grace after midnight.
+        for day in (self.today - timedelta(days=1), self.today):
+            instant = local_instant(day, self.reminder_time, self.zone)
+            if instant > now or instant < self.plan_created_at:
+                continue
+            if self.due_reminders:
+                self.reminders.append(("due", f"due:{self.user_id}:{day}", instant, day))
+            if self.nudge_days > 0:
+                due = day - timedelta(days=self.nudge_days)
+                self.reminders.append(("nudge", f"nudge:{self.user_id}:{due}", instant, due))
+        if self.weekly_enabled:
+            # Only the latest weekly time: after downtime, missed weeks are not sent.
+            day = self.today - timedelta(days=(self.today.weekday() - self.weekly_weekday) % 7)
+            instant = local_instant(day, self.weekly_time, self.zone)
+            if instant > now:
+                day -= timedelta(days=7)
+                instant = local_instant(day, self.weekly_time, self.zone)
+            if instant >= self.plan_created_at and day >= self.start_date:
+                self.weekly = (f"weekly:{self.user_id}:{iso_week(day)}", instant, day)
+
+
+def _learners(after_id: int, now: datetime) -> list[Learner]:
+    rows = db.session.execute(
+        select(User.id, User.timezone, User.reminder_time, User.due_reminders, User.nudge_days,
+               User.weekly_enabled, User.weekly_weekday, User.weekly_time,
+               Plan.id, Plan.start_date, Plan.study_days, Plan.created_at)
+        .join(Plan, Plan.id == current_plan_id(User.id))
+        .where(User.id > after_id, User.email_verified_at.is_not(None), Plan.paused_on.is_(None),
+               sa.or_(User.due_reminders, User.nudge_days > 0, User.weekly_enabled))
+        .order_by(User.id)
+        .limit(USER_BATCH)
+    ).all()
+    learners = []
+    for user_id, zone_name, *settings in rows:
+        learner = Learner(user_id, zone(zone_name), *settings)
+        learner.plan_reminders(now)
+        learners.append(learner)
+    return learners
+
+
+def _existing(keys: Iterable[str]) -> set[str]:
+    keys = list(keys)
+    if not keys:
+        return set()
+    return set(db.session.scalars(
+        select(Notification.dedupe_key).where(Notification.dedupe_key.in_(keys))
+    ))
+
+
+def sweep(now: datetime) -> Counts:
+    """Queue every reminder and weekly email due at ``now``; return queued/skipped counts."""
+    counts = Counts()
+    after_id = 0
+    while learners := _learners(after_id, now):
+        first, after_id = learners[0].user_id, learners[-1].user_id
+        if not _take_batch(first):
+            db.session.rollback()  # another worker is sweeping these learners
+        else:
+            rows = _batch_rows(learners, now)
+            inserted = outbox.queue_many(db.session, rows)
+            db.session.commit()  # a batch at a time: SQLite's write lock is not held for long
+            for row in rows:
+                if row["dedupe_key"] in inserted:
+                    if row["status"] == "skipped":
+                        counts.skipped += 1
+                    else:
+                        counts.queued += 1
+        if len(learners) < USER_BATCH:
+            break
+    return counts
+
+
+def _take_batch(first_id: int) -> bool:
+    """Say whether this worker sweeps the batch starting at learner ``first_id``.
+
+    Workers running at once see the same batches. On PostgreSQL, a transaction-level
+    advisory lock marks a batch taken until its commit, so the workers split the learners
+    instead of each sweeping all of them (the dedupe keys keep the mail single either way,
+    but then the work does not shrink as workers are added). SQLite has one writer anyway.
+    """
+    if db.session.get_bind().dialect.name != "postgresql":
+        return True
+    return bool(db.session.scalar(select(sa.func.pg_try_advisory_xact_lock(SWEEP_LOCK, first_id))))
+
+
+def _batch_rows(learners: Sequence[Learner], now: datetime) -> list[dict[str, Any]]:
+    """Return the new outbox rows for a batch of learners, in a fixed number of queries."""
+    # Keys queued earlier are dropped before inserting: a conflicting INSERT still uses
+    # up a sequence value on PostgreSQL, and the sweep runs every minute.
+    existing = _existing(
+        [k for lr in learners for _, k, _, _ in lr.reminders]
+        + [lr.weekly[0] for lr in learners if lr.weekly]
+    )
+    rows: list[dict[str, Any]] = []
+
+    wanted = [lr for lr in learners if any(k not in existing for _, k, _, _ in lr.reminders)]
+    if wanted:
+        days = {d for lr in wanted for *_, d in lr.reminders}
+        open_by_plan: dict[tuple[int, date], list[int]] = {}
+        for m_id, plan_id, due in db.session.execute(
+            select(Milestone.id, Milestone.plan_id, Milestone.due_date)
+            .where(Milestone.plan_id.in_([lr.plan_id for lr in wanted]),
+                   Milestone.due_date.in_(days), Milestone.done_at.is_(None))
+            .order_by(Milestone.plan_id, Milestone.position)
+        ):
+            open_by_plan.setdefault((plan_id, due), []).append(m_id)
+        for lr in wanted:
+            for kind, key, instant, day in lr.reminders:
+                ids = open_by_plan.get((lr.plan_id, day))
+                if key in existing or not ids:
+                    continue
+                stale = now - instant > GRACE
+                payload = {"plan_id": lr.plan_id, "date": day.isoformat(), "milestones": ids}
+                rows.append(outbox.row(
+                    user_id=lr.user_id, kind=kind, dedupe_key=key, due_at=instant, now=now,
+                    payload=payload, status="skipped" if stale else "pending",
+                    expires_at=instant + GRACE))
+
+    weekly = [lr for lr in learners if lr.weekly and lr.weekly[0] not in existing]
+    if weekly:
+        m = Milestone
+        milestones = {
+            plan_id: [row[1:] for row in plan_rows]
+            for plan_id, plan_rows in groupby(db.session.execute(
+                select(m.plan_id, m.id, m.step_id, m.due_date, m.done_at)
+                .where(m.plan_id.in_([lr.plan_id for lr in weekly]))
+                .order_by(m.plan_id, m.position)
+            ), key=itemgetter(0))
+        }
+        for lr in weekly:
+            assert lr.weekly is not None
+            key, instant, day = lr.weekly
+            numbers = weekly_numbers(lr, milestones.get(lr.plan_id, []))
+            if numbers is not None:
+                stale = now - instant > WEEKLY_GRACE
+                rows.append(outbox.row(
+                    user_id=lr.user_id, kind="weekly", dedupe_key=key, due_at=instant, now=now,
+                    payload=numbers, status="skipped" if stale else "pending",
+                    expires_at=instant + WEEKLY_GRACE))
+    return rows
+
+

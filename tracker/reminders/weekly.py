@@ -1,0 +1,64 @@
+"""The weekly progress email's numbers, worked out by the sweep and kept in its payload."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from ..core import scheduling
+
+if TYPE_CHECKING:
+    from .sweep import Learner
+
+LISTED = 10  # milestones listed per section of the weekly email; the rest are counted
+
+
+def weekly_numbers(
+    learner: Learner, milestones: Sequence[tuple[int, str, date, datetime | None]]
+) -> dict[str, Any] | None:
+    """Return what the weekly email says, as JSON; None for a plan that is finished.
+
+    ``milestones`` are (id, step id, due date, done at) in plan order.
+    """
+    today, zone = learner.today, learner.zone
+    done_on = [done_at.astimezone(zone).date() if done_at else None
+               for _, _, _, done_at in milestones]
+    if None not in done_on:  # finished, or no milestones at all
+        return None
+    dues = [due for _, _, due, _ in milestones]
+    pace = scheduling.pace(dues, done_on, today, [int(d) for d in learner.study_days])
+    # One pass sorts the milestones into the email's three sections.
+    week_ago, week_ahead = today - timedelta(days=7), today + timedelta(days=7)
+    done_recently, due_soon, overdue = [], [], []
+    for (m_id, step_id, due, _), done in zip(milestones, done_on, strict=True):
+        if done is not None:
+            if week_ago < done <= today:
+                done_recently.append((m_id, step_id, done))
+        elif due < today:
+            overdue.append((m_id, step_id, due))
+        elif due < week_ahead:
+            due_soon.append((m_id, step_id, due))
+
+    def listed(rows: list[tuple[int, str, date]]) -> dict[str, Any]:
+        return {"count": len(rows),
+                "items": [[m_id, step_id, d.isoformat()] for m_id, step_id, d in rows[:LISTED]]}
+
+    week = max(1, (today - learner.start_date).days // 7 + 1)
+    weeks = (pace.planned_finish - learner.start_date).days // 7 + 1
+    return {
+        "plan_id": learner.plan_id,
+        "today": today.isoformat(),
+        "week": week,
+        "weeks": max(weeks, week),
+        "done": pace.done,
+        "total": pace.total,
+        "percent": pace.percent,
+        "status": pace.status,
+        "label": pace.label,
+        "planned_finish": pace.planned_finish.isoformat(),
+        "projected_finish": pace.projected_finish.isoformat(),
+        "done_recently": listed(done_recently),
+        "due_soon": listed(due_soon),
+        "overdue": listed(overdue),
+    }

@@ -1,0 +1,191 @@
+"""The settings page: time zone and mail times, address, password, calendar, deletion."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required, logout_user
+from flask_wtf import FlaskForm
+from sqlalchemy import delete, select
+from werkzeug.security import check_password_hash, generate_password_hash
+from wtforms import Field
+
+from ..accounts import emails
+from ..accounts.forms import ResendForm
+from ..accounts.sessions import log_in
+from ..calendar.card import calendar_card
+from ..core.scheduling import WEEKDAYS
+from ..database import db
+from ..extensions import limiter
+from ..models import Notification, User, utcnow
+from ..plans.queries import current_plan
+from . import unsubscribe
+from .forms import ChangeEmailForm, ChangePasswordForm, DeleteAccountForm, SettingsForm
+
+bp = Blueprint("settings", __name__)
+
+REMINDER_KINDS = ("due", "nudge")
+KIND_NAMES = {
+    "due": "Due-day reminder",
+    "nudge": "Overdue nudge",
+    "weekly": "Weekly progress email",
+    "verify": "Address confirmation",
+    "reset": "Password reset",
+    "account-exists": "Sign-up notice",
+    "email-change": "New address confirmation",
+    "email-changed": "Address change notice",
+}
+FAILURES_SHOWN = 10
+
+# The unsubscribe pages are the settings' too: /unsubscribe/<token>, endpoint
+# settings.unsubscribe (the link in every reminder).
+bp.add_url_rule("/unsubscribe/<token>", view_func=unsubscribe.unsubscribe_confirm,
+                endpoint="unsubscribe_confirm", methods=["GET"])
+bp.add_url_rule("/unsubscribe/<token>", view_func=unsubscribe.unsubscribe,
+                endpoint="unsubscribe", methods=["POST"])
+
+
+# The settings page shows several forms: prefixes keep their field names and ids apart.
+def _email_form(**kwargs: Any) -> ChangeEmailForm:
+    return ChangeEmailForm(prefix="address", **kwargs)
+
+
+def _password_form(**kwargs: Any) -> ChangePasswordForm:
+    return ChangePasswordForm(prefix="change", **kwargs)
+
+
+def _deletion_form(**kwargs: Any) -> DeleteAccountForm:
+    return DeleteAccountForm(prefix="delete", **kwargs)
+
+
+def mail_status(user: User) -> dict[str, Any]:
+    """Return what the settings page says about the learner's mail: last sends and failures."""
+
+    def last_sent(kinds: tuple[str, ...]) -> datetime | None:
+        return db.session.scalar(
+            select(Notification.sent_at)
+            .where(Notification.user_id == user.id, Notification.kind.in_(kinds),
+                   Notification.status == "sent")
+            .order_by(Notification.sent_at.desc())
+            .limit(1)
+        )
+
+    failures = db.session.scalars(
+        select(Notification)
+        .where(Notification.user_id == user.id, Notification.status == "failed")
+        .order_by(Notification.due_at.desc(), Notification.id.desc())
+        .limit(FAILURES_SHOWN)
+    ).all()
+    return {"last_reminder": last_sent(REMINDER_KINDS), "last_weekly": last_sent(("weekly",)),
+            "failures": failures}
+
+
+def _render(form: SettingsForm | None = None, status: int = 200, *,
+            address: ChangeEmailForm | None = None,
+            password: ChangePasswordForm | None = None,
+            deletion: DeleteAccountForm | None = None) -> ResponseReturnValue:
+    return render_template(
+        "settings/index.html",
+        form=form or SettingsForm(obj=current_user, formdata=None),
+        address=address or _email_form(formdata=None),
+        password=password or _password_form(formdata=None),
+        deletion=deletion or _deletion_form(formdata=None),
+        plan=current_plan(current_user),
+        calendar=calendar_card(current_user),
+        weekdays=WEEKDAYS,
+        mail=mail_status(current_user),
+        zone=current_user.zone,
+        kinds=KIND_NAMES,
+        resend=ResendForm(),
+    ), status
+
+
+@bp.get("/settings")
+@login_required
+def index() -> ResponseReturnValue:
+    """Show the learner's time zone, mail settings and mail status."""
+    return _render()
+
+
+@bp.post("/settings")
+@login_required
+def save() -> ResponseReturnValue:
+    """Save the settings, or show the form again with a message by each wrong field."""
+    form = SettingsForm()
+    if not form.validate():
+        return _render(form, 400)
+    form.populate_obj(current_user)
+    db.session.commit()
+    flash("Settings saved.")
+    return redirect(url_for("settings.index"))
+
+
+# Each asks for the password: one budget per learner, so a stolen session cannot guess it.
+_per_learner = limiter.shared_limit("10 per hour", scope="password-check",
+                                    key_func=lambda: f"user:{current_user.id}")
+
+
+def _password_ok(form: FlaskForm, field: Field, wrong: str) -> bool:
+    """Validate a form the learner confirms with their password; put ``wrong`` by the field."""
+    if not form.validate():
+        return False
+    if check_password_hash(current_user.password_hash, field.data):
+        return True
+    field.errors.append(wrong)
+    return False
+
+
+@bp.post("/settings/email")
+@login_required  # first: the limit counts per learner
+@_per_learner
+def change_email() -> ResponseReturnValue:
+    """Send a link to the new address; opening it moves the account there."""
+    form = _email_form()
+    if _password_ok(form, form.current, "That is not your current password."):
+        new_email = form.email.data.strip().lower()
+        if new_email == current_user.email.lower():
+            form.email.errors.append("That is already your address.")
+        else:
+            emails.queue_email_change(current_user, new_email, utcnow())
+            db.session.commit()
+            flash(f"We sent a link to {new_email}. Your address changes when you open it; "
+                  f"until then it stays {current_user.email}.")
+            return redirect(url_for("settings.index"))
+    return _render(status=400, address=form)
+
+
+@bp.post("/settings/password")
+@login_required  # first: the limit counts per learner
+@_per_learner
+def change_password() -> ResponseReturnValue:
+    """Change the password after checking the current one; other sessions end with it."""
+    form = _password_form()
+    if not _password_ok(form, form.current, "That is not your current password."):
+        return _render(status=400, password=form)
+    user = current_user._get_current_object()
+    user.password_hash = generate_password_hash(form.password.data)
+    db.session.commit()
+    log_in(user)  # the old session's mark is void: this device starts a new one
+    flash("Your password is changed. Other devices where you were logged in are logged out.")
+    return redirect(url_for("settings.index"))
+
+
+@bp.post("/settings/delete")
+@login_required  # first: the limit counts per learner
+@_per_learner
+def delete_account() -> ResponseReturnValue:
+    """Delete the learner and everything of theirs, once they confirm with their password."""
+    form = _deletion_form()
+    if not _password_ok(form, form.password, "That is not your password."):
+        return _render(status=400, deletion=form)
+    # The database deletes the rest with the user (ON DELETE CASCADE): plans, milestones,
+    # queued mail (none goes out after this) and the cached feed (its address answers 404).
+    db.session.execute(delete(User).where(User.id == current_user.id))
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash("Your account and all its data are deleted.")
+    return redirect(url_for("index"))
