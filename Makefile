@@ -19,6 +19,7 @@ run: $(BIN)/flask
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 test: $(BIN)/flask
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest $(ARGS)
 
 bench: $(BIN)/flask

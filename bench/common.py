@@ -40,13 +40,13 @@ def add_reference_routes(app: Any) -> None:
     """
     from flask_login import current_user, login_required
 
-    from tracker.db import reads_only
+    from tracker.database import read_only
 
     app.add_url_rule("/bench/bare", "bench_bare", lambda: "ok")
     app.add_url_rule(
         "/bench/signed-in",
         "bench_signed_in",
-        reads_only(login_required(lambda: str(current_user.id))),
+        read_only(login_required(lambda: str(current_user.id))),
     )
 
 
@@ -77,7 +77,7 @@ def check_schema(url: str) -> None:
     from alembic.migration import MigrationContext
 
     from tracker import models  # noqa: F401  (registers every table)
-    from tracker.db import Model
+    from tracker.models import Model
 
     engine = sa.create_engine(url)
     try:

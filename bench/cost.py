@@ -79,7 +79,7 @@ def call(app: Any, case: str, lr: Learner) -> tuple[int, dict[str, str]]:
 
 
 def measure(app: Any, case: str, lr: Learner, requests: int) -> dict[str, float]:
-    from tracker.db import db
+    from tracker.database import db
 
     with app.app_context():
         engine = db.engine

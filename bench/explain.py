@@ -22,7 +22,7 @@ from sweep import monday_after
 
 def record(app: Any, fn: Any) -> list[tuple[str, Any]]:
     """Run ``fn`` and return the (statement, parameters) SQLAlchemy sent meanwhile."""
-    from tracker.db import db
+    from tracker.database import db
 
     with app.app_context():
         engine = db.engine
@@ -65,8 +65,11 @@ def main() -> None:
     args = parser.parse_args()
     url = url_for(args.engine)
 
-    from tracker import feeds, outbox, reminders
-    from tracker.db import db
+    from tracker.calendar import polls as feeds
+    from tracker.calendar import tokens
+    from tracker.database import db
+    from tracker.mail import delivery as outbox
+    from tracker.reminders import sweep as reminders
 
     [learner] = prepare(url, 1)
     app = make_app(url)
@@ -95,7 +98,7 @@ def main() -> None:
 
     def claim() -> None:
         with app.app_context():
-            outbox._claim(now, outbox.BATCH, None)
+            outbox.claim(now, outbox.BATCH)
             db.session.rollback()
 
     cases = [
@@ -104,12 +107,12 @@ def main() -> None:
         ("outbox claim", record(app, claim)),
     ]
     with app.app_context():
-        poll = feeds._POLL_SELECT.compile(dialect=engine.dialect)
+        poll = feeds._POLL.compile(dialect=engine.dialect)
         token = learner.feed.removeprefix("/calendar/").removesuffix(".ics")
         cases.append(
             (
                 "feed poll (hot path)",
-                [(poll.string, poll.construct_params({"digest": feeds.digest(token)}))],
+                [(poll.string, poll.construct_params({"digest": tokens.digest(token)}))],
             )
         )
     for name, statements in cases:

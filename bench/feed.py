@@ -50,10 +50,13 @@ def seed(db_url: str) -> str:
     """Create the schema and one learner with a 90-milestone plan; return the feed path."""
     import sqlalchemy as sa
 
-    from tracker import calendar, create_app, progress
+    from tracker import create_app
+    from tracker.calendar import tokens as calendar
     from tracker.catalog import get_catalog
-    from tracker.db import db, upgrade
+    from tracker.database import db
     from tracker.models import Milestone, User, utcnow
+    from tracker.plans import changes as progress
+    from tracker.schema import upgrade
 
     engine = sa.create_engine(db_url)
     upgrade(engine)

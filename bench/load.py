@@ -63,9 +63,11 @@ def prepare(url: str, connections: int) -> list[Learner]:
     from flask_login import login_user
     from flask_wtf.csrf import generate_csrf
 
-    from tracker import calendar, create_app, progress
-    from tracker.db import db
+    from tracker import create_app
+    from tracker.calendar import tokens as calendar
+    from tracker.database import db
     from tracker.models import User
+    from tracker.plans import queries as progress
 
     check_schema(url)
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": SECRET_KEY, "BASE_URL": BASE_URL})

@@ -19,10 +19,12 @@ import sqlalchemy as sa
 from common import BASE_URL, PASSWORD, SECRET_KEY, ensure_database, learner_email, url_for
 from werkzeug.security import generate_password_hash
 
-from tracker import calendar, create_app, scheduling
-from tracker.db import Model, upgrade
-from tracker.models import Milestone, Plan, User
-from tracker.plans import load_catalog
+from tracker import create_app
+from tracker.calendar import tokens as calendar
+from tracker.core import scheduling
+from tracker.core.roadmaps import load_catalog
+from tracker.models import Milestone, Model, Plan, User
+from tracker.schema import upgrade
 
 ZONES = (
     "UTC",
@@ -45,7 +47,7 @@ def steps(milestones: int) -> list[tuple[str, str]]:
         (m.id, f"{r.id}/{p.id}")
         for r in catalog.roadmaps_for("go-rust")
         for p in r.phases
-        for m in p.milestones
+        for m in p.steps
     ]
     extra = [(f"rust/bench-extra-{i}", "rust/bench-extra") for i in range(milestones - len(real))]
     return (real + extra)[:milestones]
@@ -54,7 +56,7 @@ def steps(milestones: int) -> list[tuple[str, str]]:
 def phase_sizes(milestones: int) -> list[tuple[int, int]]:
     """Return (days, milestones) per phase of the Go-then-Rust roadmap, padded to length."""
     catalog = load_catalog()
-    sizes = [(p.days, len(p.milestones)) for r in catalog.roadmaps_for("go-rust") for p in r.phases]
+    sizes = [(p.days, len(p.steps)) for r in catalog.roadmaps_for("go-rust") for p in r.phases]
     missing = milestones - sum(n for _, n in sizes)
     if missing > 0:
         sizes.append((30, missing))

@@ -58,8 +58,11 @@ def sink(port: int, count: Any, ready: Any) -> None:
 
 def child(phase: str, url: str, now: datetime, mail_url: str, limit: int | None) -> None:
     """Run one phase in this process and print what it did, as JSON."""
-    from tracker import create_app, outbox, reminders
-    from tracker.db import db
+    from tracker import create_app
+    from tracker.database import db
+    from tracker.jobs.composers import COMPOSERS
+    from tracker.mail import delivery
+    from tracker.reminders import sweep as reminders
 
     app = create_app(
         {"DATABASE_URL": url, "SECRET_KEY": SECRET_KEY, "BASE_URL": BASE_URL, "MAIL_URL": mail_url}
@@ -71,7 +74,7 @@ def child(phase: str, url: str, now: datetime, mail_url: str, limit: int | None)
         if phase == "sweep":
             counts = reminders.sweep(now)
         else:
-            counts = outbox.deliver(now, limit=limit)
+            counts = delivery.deliver(now, COMPOSERS, limit=limit)
         finished, cpu = time.time(), time.process_time() - cpu
     print(
         json.dumps(

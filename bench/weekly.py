@@ -56,8 +56,8 @@ def seed(path: Path, learners: int, milestones: int) -> None:
     import sqlalchemy as sa
     from seed import STUDY_DAYS, PlanRows  # the plans of bench/seed.py
 
-    from tracker.db import upgrade
     from tracker.models import Milestone, Plan, User
+    from tracker.schema import upgrade
 
     engine = sa.create_engine(f"sqlite:///{path}")
     upgrade(engine)
@@ -223,9 +223,12 @@ def main() -> None:
 def measure(db_path: Path, port: int, learners: int, profile: bool) -> dict[str, float]:
     from sqlalchemy import select
 
-    from tracker import create_app, mail, outbox, reminders
-    from tracker.db import db
+    from tracker import create_app
+    from tracker.database import db
+    from tracker.jobs.composers import COMPOSERS
+    from tracker.mail import delivery, transport
     from tracker.models import Notification, User
+    from tracker.reminders import sweep as reminders
 
     app = create_app(
         {
@@ -243,7 +246,7 @@ def measure(db_path: Path, port: int, learners: int, profile: bool) -> dict[str,
         t0, c0 = clock.perf_counter(), clock.process_time()
         queued = reminders.sweep(NOW)
         t1, c1 = clock.perf_counter(), clock.process_time()
-        sent = outbox.deliver(NOW)
+        sent = delivery.deliver(NOW, COMPOSERS)
         t2, c2 = clock.perf_counter(), clock.process_time()
         if profiler:
             profiler.disable()
@@ -253,16 +256,16 @@ def measure(db_path: Path, port: int, learners: int, profile: bool) -> dict[str,
         # The baseline: messages of the same size, built before the clock starts.
         sample = db.session.scalar(select(Notification).limit(1))
         assert sample is not None
-        message = outbox._compose(sample, db.session.get(User, sample.user_id))
+        message = COMPOSERS[sample.kind](sample, db.session.get(User, sample.user_id))
         assert message is not None
         data = message.as_bytes()
         sender = app.config["MAIL_FROM"]
         recipients = [f"learner{i:05d}@bench.example" for i in range(1, learners + 1)]
         t3 = clock.perf_counter()
-        with mail.connection() as transport:
-            transport.open()  # type: ignore[union-attr]
-            smtp = transport.smtp  # type: ignore[union-attr]
-            for to in recipients:
+        with transport.connection() as outgoing:
+            outgoing.send(message.as_message())  # opens the connection
+            smtp = outgoing.smtp  # type: ignore[attr-defined]
+            for to in recipients[1:]:
                 smtp.sendmail(sender, [to], data)
         t4 = clock.perf_counter()
     if profiler:
