@@ -314,8 +314,11 @@ class Learner:
     email: str = "learner@example.com"
 
 
+PLANNED_AT = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)  # before any test runs
+
+
 @pytest.fixture
 def learner(make_user: Any, make_plan: Any) -> Learner:
-    """A verified learner on the Go plan from Monday 2027-01-04 (made 2027-01-01)."""
+    """A verified learner on the Go plan from Monday 2027-01-04, made before the tests run."""
     user_id = make_user()
-    return Learner(user_id, make_plan(user_id))
+    return Learner(user_id, make_plan(user_id, now=PLANNED_AT))

@@ -10,6 +10,7 @@ from typing import Any
 
 import icalendar
 import pytest
+from conftest import PLANNED_AT, Learner
 from flask import Flask, render_template_string
 from flask_login import login_user
 from ical_checks import check_bytes, check_parsers
@@ -24,20 +25,13 @@ from tracker.database import db
 from tracker.models import FeedCache, Milestone, Plan, User
 from tracker.plans import changes
 
-PAST = datetime(2025, 6, 2, 9, 0, 0, tzinfo=UTC)  # plans made before the tests run
+PAST = PLANNED_AT  # plans made before the tests run
 
 def tick(milestone: Any, **fields: Any) -> None:
     """Tick a milestone off as the app does: a statement on the session's connection."""
     assert changes.tick(db.session.connection(), milestone.id, milestone.plan.user_id, **fields)
     db.session.expire_all()  # the row changed under the loaded objects
 
-
-
-@pytest.fixture
-def learner(make_user: Any, make_plan: Any) -> int:
-    user_id: int = make_user()
-    make_plan(user_id, now=PAST)
-    return user_id
 
 
 def feed_path(app: Flask, user_id: int) -> str:
@@ -76,8 +70,8 @@ def test_every_account_gets_a_token_stored_only_as_a_hash(app: Flask, make_user:
         assert feed_token(other) not in (None, token)
 
 
-def test_feed(app: Flask, client: Any, learner: int) -> None:
-    response = client.get(feed_path(app, learner))
+def test_feed(app: Flask, client: Any, learner: Learner) -> None:
+    response = client.get(feed_path(app, learner.id))
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "text/calendar; charset=utf-8"
     assert "Content-Disposition" not in response.headers
@@ -102,20 +96,20 @@ def test_feed(app: Flask, client: Any, learner: int) -> None:
     {"User-Agent": "iOS/17.0 (21A329) dataaccessd/1.0", "Accept": "text/html"},
     {"User-Agent": "Mozilla/5.0 Thunderbird/115.0", "Accept": "application/json"},
 ])
-def test_any_client_gets_the_feed(app: Flask, client: Any, learner: int,
+def test_any_client_gets_the_feed(app: Flask, client: Any, learner: Learner,
                                   headers: dict[str, str]) -> None:
-    path = feed_path(app, learner)
+    path = feed_path(app, learner.id)
     response = client.get(path, headers=headers)
     assert response.status_code == 200
     assert response.data.startswith(b"BEGIN:VCALENDAR\r\n")
 
 
 def test_unknown_malformed_and_rotated_tokens_are_the_same_404(
-        app: Flask, client: Any, auth: Any, learner: int) -> None:
-    old = feed_path(app, learner)
+        app: Flask, client: Any, auth: Any, learner: Learner) -> None:
+    old = feed_path(app, learner.id)
     auth.login()
     assert client.submit("/calendar/rotate", {"next": "/settings"}).status_code == 302
-    new = feed_path(app, learner)
+    new = feed_path(app, learner.id)
     assert new != old
     assert client.get(new).status_code == 200
     answers = [client.get(path) for path in (
@@ -132,30 +126,30 @@ def test_unknown_malformed_and_rotated_tokens_are_the_same_404(
     assert client.head(old).status_code == 404
 
 
-def test_rotate_needs_login_and_csrf(app: Flask, client: Any, auth: Any, learner: int) -> None:
-    path = feed_path(app, learner)
+def test_rotate_needs_login_and_csrf(app: Flask, client: Any, auth: Any, learner: Learner) -> None:
+    path = feed_path(app, learner.id)
     response = client.submit("/calendar/rotate")
     assert response.status_code == 302 and "/login" in response.location
     auth.login()
     assert client.post("/calendar/rotate").status_code == 400  # no CSRF token
-    assert feed_path(app, learner) == path
+    assert feed_path(app, learner.id) == path
     assert client.get(path).status_code == 200
 
 
 def test_rotate_issues_a_token_to_an_account_without_one(app: Flask, client: Any, auth: Any,
-                                                         learner: int) -> None:
+                                                         learner: Learner) -> None:
     with app.app_context():
-        user = db.session.get(User, learner)
+        user = db.session.get(User, learner.id)
         user.feed_token_hash = user.feed_token_salt = None
         db.session.commit()
     auth.login()
     response = client.submit("/calendar/rotate", {"next": "/dashboard"})
     assert response.location.endswith("/dashboard")
-    assert client.get(feed_path(app, learner)).status_code == 200
+    assert client.get(feed_path(app, learner.id)).status_code == 200
 
 
-def test_head(app: Flask, client: Any, learner: int) -> None:
-    path = feed_path(app, learner)
+def test_head(app: Flask, client: Any, learner: Learner) -> None:
+    path = feed_path(app, learner.id)
     get = client.get(path)
     head = client.head(path)
     assert head.status_code == 200
@@ -167,8 +161,8 @@ def test_head(app: Flask, client: Any, learner: int) -> None:
 
 # -- conditional GET ----------------------------------------------------------------------
 
-def test_conditional_get(app: Flask, client: Any, learner: int) -> None:
-    path = feed_path(app, learner)
+def test_conditional_get(app: Flask, client: Any, learner: Learner) -> None:
+    path = feed_path(app, learner.id)
     first = client.get(path)
     etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
     at = parse_date(modified)
@@ -205,8 +199,8 @@ def test_conditional_get(app: Flask, client: Any, learner: int) -> None:
 
 
 def test_no_change_means_identical_bytes_and_no_rebuild(
-        app: Flask, client: Any, learner: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = feed_path(app, learner)
+        app: Flask, client: Any, learner: Learner, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = feed_path(app, learner.id)
     first = client.get(path)
 
     def rebuild(*_args: Any) -> bytes:
@@ -219,9 +213,9 @@ def test_no_change_means_identical_bytes_and_no_rebuild(
     assert client.get(path, headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
 
 
-def test_the_fast_path_answers_like_the_view(app: Flask, client: Any, learner: int,
+def test_the_fast_path_answers_like_the_view(app: Flask, client: Any, learner: Learner,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    path = feed_path(app, learner)
+    path = feed_path(app, learner.id)
     etag = client.get(path).headers["ETag"]
     requests = [("GET", {}), ("HEAD", {}), ("GET", {"If-None-Match": etag}),
                 ("GET", {"If-Modified-Since": "garbage"}), ("GET", {"If-None-Match": '"x"'})]
@@ -248,11 +242,11 @@ def test_the_fast_path_answers_like_the_view(app: Flask, client: Any, learner: i
 # -- changes show up on the next poll -----------------------------------------------------
 
 def test_tick_and_undo_show_on_the_next_poll(app: Flask, client: Any, auth: Any,
-                                             learner: int) -> None:
-    path = feed_path(app, learner)
+                                             learner: Learner) -> None:
+    path = feed_path(app, learner.id)
     first = client.get(path)
     etag = first.headers["ETag"]
-    first_id = milestone_ids(app, learner)[0]
+    first_id = milestone_ids(app, learner.id)[0]
     auth.login()
     client.submit(f"/milestones/{first_id}/done", {"note": "Wrote wc; tested it, too."})
 
@@ -276,8 +270,8 @@ def test_tick_and_undo_show_on_the_next_poll(app: Flask, client: Any, auth: Any,
         ticked.headers["Last-Modified"])
 
 
-def test_replan_keeps_uids_and_bumps_sequence(app: Flask, client: Any, learner: int) -> None:
-    path = feed_path(app, learner)
+def test_replan_keeps_uids_and_bumps_sequence(app: Flask, client: Any, learner: Learner) -> None:
+    path = feed_path(app, learner.id)
     before = events(client.get(path).data)
     with app.app_context():
         plan = db.session.scalars(select(Plan)).one()
@@ -302,10 +296,10 @@ def test_replan_keeps_uids_and_bumps_sequence(app: Flask, client: Any, learner: 
 
 
 def test_a_new_plan_replaces_the_old_one(app: Flask, client: Any, make_plan: Any,
-                                         learner: int) -> None:
-    path = feed_path(app, learner)
+                                         learner: Learner) -> None:
+    path = feed_path(app, learner.id)
     first = client.get(path)
-    make_plan(learner, outcome="rust", now=PAST + timedelta(days=3))
+    make_plan(learner.id, outcome="rust", now=PAST + timedelta(days=3))
     second = client.get(path, headers={"If-None-Match": first.headers["ETag"]})
     assert second.status_code == 200
     assert "NAME:Roadmap Tracker: Start with Rust" in second.data.decode()
@@ -314,8 +308,8 @@ def test_a_new_plan_replaces_the_old_one(app: Flask, client: Any, make_plan: Any
 
 
 def test_bytes_that_change_without_a_plan_change_still_move_last_modified(
-        app: Flask, client: Any, learner: int) -> None:
-    path = feed_path(app, learner)
+        app: Flask, client: Any, learner: Learner) -> None:
+    path = feed_path(app, learner.id)
     first = client.get(path)
     app.config["BASE_URL"] = "https://elsewhere.example"
     second = client.get(path, headers={"If-Modified-Since": first.headers["Last-Modified"]})
@@ -327,8 +321,8 @@ def test_bytes_that_change_without_a_plan_change_still_move_last_modified(
 # -- the alarm ----------------------------------------------------------------------------
 
 def test_alarm_toggle_and_reminder_time(app: Flask, client: Any, auth: Any,
-                                        learner: int) -> None:
-    path = feed_path(app, learner)
+                                        learner: Learner) -> None:
+    path = feed_path(app, learner.id)
     plain = client.get(path)
     assert b"VALARM" not in plain.data
     auth.login()
@@ -342,7 +336,7 @@ def test_alarm_toggle_and_reminder_time(app: Flask, client: Any, auth: Any,
 
     # The settings page (not this module) changes the reminder time: the next poll sees it.
     with app.app_context():
-        db.session.get(User, learner).reminder_time = time(6, 45)
+        db.session.get(User, learner.id).reminder_time = time(6, 45)
         db.session.commit()
     moved = client.get(path, headers={"If-Modified-Since": with_alarm.headers["Last-Modified"]})
     assert moved.status_code == 200
@@ -354,14 +348,14 @@ def test_alarm_toggle_and_reminder_time(app: Flask, client: Any, auth: Any,
 
 # -- download and pages -------------------------------------------------------------------
 
-def test_download(app: Flask, client: Any, auth: Any, learner: int) -> None:
+def test_download(app: Flask, client: Any, auth: Any, learner: Learner) -> None:
     assert "/login" in client.get("/plan/roadmap.ics").location
     auth.login()
     download = client.get("/plan/roadmap.ics")
     assert download.status_code == 200
     assert download.headers["Content-Disposition"] == "attachment; filename=roadmap.ics"
     assert download.headers["Content-Type"] == "text/calendar; charset=utf-8"
-    assert download.data == client.get(feed_path(app, learner)).data
+    assert download.data == client.get(feed_path(app, learner.id)).data
     assert 'href="/plan/roadmap.ics"' in client.get("/dashboard").get_data(as_text=True)
 
 
@@ -381,9 +375,9 @@ def render_partial(app: Flask, user_id: int) -> str:
                                       calendar=calendar_card(user))
 
 
-def test_settings_partial(app: Flask, learner: int) -> None:
-    token = feed_path(app, learner)[10:-4]
-    page = render_partial(app, learner)
+def test_settings_partial(app: Flask, learner: Learner) -> None:
+    token = feed_path(app, learner.id)[10:-4]
+    page = render_partial(app, learner.id)
     https = f"https://tracker.example/calendar/{token}.ics"
     assert f'value="{https}"' in page
     assert f'value="webcal://tracker.example/calendar/{token}.ics"' in page
@@ -399,23 +393,23 @@ def test_settings_partial(app: Flask, learner: int) -> None:
     assert "copy.js" in page
 
 
-def test_settings_partial_without_a_token(app: Flask, learner: int) -> None:
+def test_settings_partial_without_a_token(app: Flask, learner: Learner) -> None:
     with app.app_context():
-        user = db.session.get(User, learner)
+        user = db.session.get(User, learner.id)
         user.feed_token_salt = None
         db.session.commit()
-    page = render_partial(app, learner)
+    page = render_partial(app, learner.id)
     assert "Create my calendar address" in page
     assert "/calendar/" not in page.replace("/calendar/rotate", "")
 
 
 def test_a_deleted_account_takes_its_cached_feed_along(app: Flask, client: Any,
-                                                       learner: int) -> None:
-    path = feed_path(app, learner)
+                                                       learner: Learner) -> None:
+    path = feed_path(app, learner.id)
     client.get(path)
     with app.app_context():
-        assert db.session.get(FeedCache, learner) is not None
-        db.session.delete(db.session.get(User, learner))
+        assert db.session.get(FeedCache, learner.id) is not None
+        db.session.delete(db.session.get(User, learner.id))
         db.session.commit()
         assert db.session.scalars(select(FeedCache)).all() == []
     assert client.get(path).status_code == 404

@@ -24,6 +24,7 @@ from werkzeug.security import generate_password_hash
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from tracker import create_app
+from tracker.accounts.sessions import new_account
 from tracker.catalog import get_catalog
 from tracker.database import db
 from tracker.models import Milestone, Plan, User
@@ -175,9 +176,9 @@ def seed_learner(
     now = datetime.now(UTC)
 
     def seed(session: Session) -> int:
-        user = User(email=email, timezone=timezone, email_verified_at=now,
-                    password_hash=generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000"))
-        session.add(user)
+        user = new_account(email, generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000"),
+                           now)
+        user.timezone, user.email_verified_at = timezone, now
         if outcome:
             start = now.date() - timedelta(days=started_days_ago)
             plan = changes.create_plan(user, get_catalog(), outcome=outcome, recommended=outcome,

@@ -26,14 +26,14 @@ ONLY_DUE = {"due_reminders": True, "nudge_days": 0, "weekly_enabled": False}
 
 
 @pytest.fixture
-def learner(make_user: Any, make_plan: Any) -> tuple[int, int]:
+def due_learner(make_user: Any, make_plan: Any) -> tuple[int, int]:
     """A learner in the Go plan (first milestone due Tuesday 2027-01-05) with due reminders."""
     user_id = make_user("learner@example.com", **ONLY_DUE)
     return user_id, make_plan(user_id, start=date(2027, 1, 4), now=EPOCH)
 
 
 def test_send_due_prints_counts_and_sends_once(
-    app: Flask, smtp_server: Any, learner: tuple[int, int]
+    app: Flask, smtp_server: Any, due_learner: tuple[int, int]
 ) -> None:
     runner = app.test_cli_runner()
     result = runner.invoke(send_due_command, ["--now", "2027-01-05T08:00:00Z"])
@@ -49,7 +49,7 @@ def test_send_due_prints_counts_and_sends_once(
 
 
 def test_send_due_reports_retries_while_the_server_is_down(
-    app: Flask, smtp_server: Any, learner: tuple[int, int]
+    app: Flask, smtp_server: Any, due_learner: tuple[int, int]
 ) -> None:
     runner = app.test_cli_runner()
     with smtp_server.down():
@@ -59,8 +59,8 @@ def test_send_due_reports_retries_while_the_server_is_down(
     assert result.output == "queued 0, sent 1, failed 0, skipped 0\n"
 
 
-def test_heartbeat_and_retention(app: Flask, learner: tuple[int, int]) -> None:
-    user_id, _ = learner
+def test_heartbeat_and_retention(app: Flask, due_learner: tuple[int, int]) -> None:
+    user_id, _ = due_learner
     with app.app_context():
         beat("worker", EPOCH)
         beat("worker", EPOCH + timedelta(seconds=30))  # an upsert: one row, moved on
@@ -82,11 +82,11 @@ def test_heartbeat_and_retention(app: Flask, learner: tuple[int, int]) -> None:
 
 
 def test_worker_delivers_beats_and_stops_on_sigterm(
-    app: Flask, learner: tuple[int, int], database_url: str, tmp_path: Path
+    app: Flask, due_learner: tuple[int, int], database_url: str, tmp_path: Path
 ) -> None:
     if not database_url.startswith("sqlite"):
         pytest.skip("one engine is enough to test the process wiring")
-    user_id, plan_id = learner
+    user_id, plan_id = due_learner
     with app.app_context():
         milestone = db.session.scalar(select(Milestone).where(Milestone.position == 0))
         assert milestone is not None

@@ -34,7 +34,7 @@ def run(app: Flask, now: datetime) -> Counts:
 
 
 @pytest.fixture
-def learner(app: Flask, make_user: Any, make_plan: Any) -> Any:
+def enrol(app: Flask, make_user: Any, make_plan: Any) -> Any:
     """Enrol a learner in the Go plan (33 milestones from Monday 2027-01-04, Mon-Fri).
 
     ``dues`` moves milestones (by position) to other dates; ``far`` moves every other one
@@ -120,7 +120,7 @@ def test_local_instant_in_a_gap_is_the_first_minute_after_it() -> None:
 
 
 def test_reminders_land_once_at_the_right_instant_across_dst(
-    app: Flask, smtp_server: Any, learner: Any
+    app: Flask, smtp_server: Any, enrol: Any
 ) -> None:
     """Learners in four zones, at 08:00 and 02:30, with milestones due on DST change days."""
     expected: dict[tuple[str, str], datetime] = {}  # (address, due date) -> instant
@@ -130,7 +130,7 @@ def test_reminders_land_once_at_the_right_instant_across_dst(
     for zone, dst_changes in zones.items():
         for clock, index in ((time(8, 0), 1), (time(2, 30), 2)):
             email = f"{zone.split('/')[1].lower()}-{clock:%H%M}@example.com"
-            learner(
+            enrol(
                 email,
                 timezone=zone,
                 reminder_time=clock,
@@ -166,9 +166,9 @@ def test_reminders_land_once_at_the_right_instant_across_dst(
 
 
 def test_one_due_day_email_lists_every_milestone_due(
-    app: Flask, client: Any, smtp_server: Any, learner: Any
+    app: Flask, client: Any, smtp_server: Any, enrol: Any
 ) -> None:
-    learner(weekly_enabled=False, nudge_days=0, dues={1: date(2027, 1, 5)})  # 0 and 1 on Tue 5th
+    enrol(weekly_enabled=False, nudge_days=0, dues={1: date(2027, 1, 5)})  # 0 and 1 on Tue 5th
     assert run(app, at("2027-01-05T07:59Z")) == Counts()
     assert run(app, at("2027-01-05T08:00Z")) == Counts(queued=1, sent=1)
     assert run(app, at("2027-01-05T08:00Z")) == Counts()  # a second pass at the same now
@@ -218,14 +218,14 @@ def test_one_due_day_email_lists_every_milestone_due(
 
 
 def test_done_milestones_paused_plans_and_opt_outs_get_nothing(
-    app: Flask, smtp_server: Any, learner: Any
+    app: Flask, smtp_server: Any, enrol: Any
 ) -> None:
     # Due Tuesday 5th: milestone 0 (done, for the first learner), for everyone else open.
-    learner("done@example.com", **{**QUIET, "due_reminders": True}, done=(0,))
-    _, paused = learner("paused@example.com", **{**QUIET, "due_reminders": True})
-    learner("unverified@example.com", verified=False, **{**QUIET, "due_reminders": True})
-    learner("off@example.com", **QUIET)
-    learner("on@example.com", **{**QUIET, "due_reminders": True})
+    enrol("done@example.com", **{**QUIET, "due_reminders": True}, done=(0,))
+    _, paused = enrol("paused@example.com", **{**QUIET, "due_reminders": True})
+    enrol("unverified@example.com", verified=False, **{**QUIET, "due_reminders": True})
+    enrol("off@example.com", **QUIET)
+    enrol("on@example.com", **{**QUIET, "due_reminders": True})
     with app.app_context():
         plan = db.session.get(Plan, paused)
         assert plan is not None
@@ -236,9 +236,9 @@ def test_done_milestones_paused_plans_and_opt_outs_get_nothing(
 
 
 def test_a_tick_before_delivery_cancels_the_reminder(
-    app: Flask, smtp_server: Any, learner: Any
+    app: Flask, smtp_server: Any, enrol: Any
 ) -> None:
-    learner(**{**QUIET, "due_reminders": True})
+    enrol(**{**QUIET, "due_reminders": True})
     with smtp_server.down():
         assert run(app, at("2027-01-05T08:00Z")) == Counts(queued=1, retried=1)
     with app.app_context():
@@ -251,10 +251,10 @@ def test_a_tick_before_delivery_cancels_the_reminder(
 
 
 def test_server_down_for_a_pass_delivers_later_once(
-    app: Flask, smtp_server: Any, learner: Any
+    app: Flask, smtp_server: Any, enrol: Any
 ) -> None:
-    learner("a@example.com", **{**QUIET, "due_reminders": True})
-    learner("b@example.com", **{**QUIET, "due_reminders": True})
+    enrol("a@example.com", **{**QUIET, "due_reminders": True})
+    enrol("b@example.com", **{**QUIET, "due_reminders": True})
     with smtp_server.down():
         assert run(app, at("2027-01-05T08:00Z")) == Counts(queued=2, retried=2)
         assert run(app, at("2027-01-05T08:00:30Z")) == Counts()  # backing off
@@ -265,8 +265,8 @@ def test_server_down_for_a_pass_delivers_later_once(
     assert [r.attempts for r in outbox_rows(app)] == [2, 2]
 
 
-def test_a_late_reminder_is_skipped_not_sent(app: Flask, smtp_server: Any, learner: Any) -> None:
-    learner(**{**QUIET, "due_reminders": True})
+def test_a_late_reminder_is_skipped_not_sent(app: Flask, smtp_server: Any, enrol: Any) -> None:
+    enrol(**{**QUIET, "due_reminders": True})
     assert run(app, at("2027-01-05T20:01Z")) == Counts(skipped=1)  # 12 h 1 min after 08:00
     [row] = outbox_rows(app)
     assert row.status == "skipped"
@@ -279,9 +279,9 @@ def test_a_late_reminder_is_skipped_not_sent(app: Flask, smtp_server: Any, learn
 
 
 def test_a_late_evening_reminder_is_still_sent_after_midnight(
-    app: Flask, smtp_server: Any, learner: Any
+    app: Flask, smtp_server: Any, enrol: Any
 ) -> None:
-    learner(**{**QUIET, "due_reminders": True}, reminder_time=time(23, 30))
+    enrol(**{**QUIET, "due_reminders": True}, reminder_time=time(23, 30))
     assert run(app, at("2027-01-06T01:00Z")) == Counts(queued=1, sent=1)  # 1.5 h late
     assert smtp_server.messages[0]["Subject"].startswith("Due today")
 
@@ -289,11 +289,11 @@ def test_a_late_evening_reminder_is_still_sent_after_midnight(
 # -- Overdue nudges ------------------------------------------------------------------------
 
 
-def test_overdue_nudge_once_after_n_days(app: Flask, smtp_server: Any, learner: Any) -> None:
-    learner(
+def test_overdue_nudge_once_after_n_days(app: Flask, smtp_server: Any, enrol: Any) -> None:
+    enrol(
         "nudge@example.com", **{**QUIET, "nudge_days": 2}, done=(1,)
     )  # 0 open (5th), 1 done (7th)
-    learner("off@example.com", **QUIET)
+    enrol("off@example.com", **QUIET)
     assert run(app, at("2027-01-06T08:00Z")) == Counts()
     assert run(app, at("2027-01-07T08:00Z")) == Counts(queued=1, sent=1)
     assert run(app, at("2027-01-07T12:00Z")) == Counts()
@@ -311,9 +311,9 @@ def test_overdue_nudge_once_after_n_days(app: Flask, smtp_server: Any, learner: 
 # -- Weekly progress email -----------------------------------------------------------------
 
 
-def test_weekly_progress_email(app: Flask, smtp_server: Any, learner: Any) -> None:
+def test_weekly_progress_email(app: Flask, smtp_server: Any, enrol: Any) -> None:
     # Week 3 (Monday 18 January), with 2 milestones done in the last 7 days and 1 overdue.
-    user_id, plan_id = learner(**{**QUIET, "weekly_enabled": True})
+    user_id, plan_id = enrol(**{**QUIET, "weekly_enabled": True})
     with app.app_context():
         for m in db.session.scalars(select(Milestone).where(Milestone.plan_id == plan_id)):
             if m.position <= 3:  # due 5, 7, 11, 13 January
@@ -345,9 +345,9 @@ def test_weekly_progress_email(app: Flask, smtp_server: Any, learner: Any) -> No
     assert run(app, at("2027-01-25T08:00Z")) == Counts(queued=1, sent=1)
 
 
-def test_catch_up_after_a_three_day_outage(app: Flask, smtp_server: Any, learner: Any) -> None:
+def test_catch_up_after_a_three_day_outage(app: Flask, smtp_server: Any, enrol: Any) -> None:
     """Down from Sunday 10th to Wednesday 13th 21:00 Berlin: Monday's weekly and nothing stale."""
-    learner(timezone="Europe/Berlin", nudge_days=2)  # due 11th, 13th; weekly Monday 08:00
+    enrol(timezone="Europe/Berlin", nudge_days=2)  # due 11th, 13th; weekly Monday 08:00
     counts = run(app, at("2027-01-13T20:00Z"))  # 21:00 in Berlin
     assert counts == Counts(queued=1, sent=1, skipped=2)
     [message] = smtp_server.messages
@@ -368,9 +368,9 @@ def test_catch_up_after_a_three_day_outage(app: Flask, smtp_server: Any, learner
 
 
 def test_no_weekly_before_the_plan_starts_or_for_a_finished_plan(
-    app: Flask, smtp_server: Any, learner: Any, make_user: Any, make_plan: Any
+    app: Flask, smtp_server: Any, enrol: Any, make_user: Any, make_plan: Any
 ) -> None:
-    learner("finished@example.com", **{**QUIET, "weekly_enabled": True}, done=tuple(range(33)))
+    enrol("finished@example.com", **{**QUIET, "weekly_enabled": True}, done=tuple(range(33)))
     early = make_user("early@example.com", **{**QUIET, "weekly_enabled": True})
     make_plan(early, start=date(2027, 1, 11), now=EPOCH)
     assert run(app, at("2027-01-04T08:00Z")) == Counts()
@@ -382,9 +382,9 @@ def test_no_weekly_before_the_plan_starts_or_for_a_finished_plan(
 # -- Efficiency ----------------------------------------------------------------------------
 
 
-def test_sweep_runs_a_constant_number_of_statements(app: Flask, learner: Any) -> None:
+def test_sweep_runs_a_constant_number_of_statements(app: Flask, enrol: Any) -> None:
     for i in range(6):
-        learner(f"l{i}@example.com", nudge_days=4, weekly_weekday=1)
+        enrol(f"l{i}@example.com", nudge_days=4, weekly_weekday=1)
     with app.app_context():
         statements: list[str] = []
         sa.event.listen(db.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
@@ -393,7 +393,7 @@ def test_sweep_runs_a_constant_number_of_statements(app: Flask, learner: Any) ->
         db.session.execute(update(Notification).values(status="sent"))
         db.session.commit()
     for i in range(6, 30):
-        learner(f"l{i}@example.com", nudge_days=4, weekly_weekday=1)
+        enrol(f"l{i}@example.com", nudge_days=4, weekly_weekday=1)
     with app.app_context():
         statements.clear()
         counts = reminders.sweep(at("2027-01-19T08:00Z"))

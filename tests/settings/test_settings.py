@@ -35,7 +35,7 @@ def get_user(app, user_id):
 
 
 @pytest.fixture
-def learner(make_user, auth):
+def signed_in(make_user, auth):
     user_id = make_user()
     auth.login()
     return user_id
@@ -52,7 +52,7 @@ def input_tag(page, name):
     return match.group(0)
 
 
-def test_settings_show_current_values(client, learner):
+def test_settings_show_current_values(client, signed_in):
     page = client.get("/settings").get_data(as_text=True)
     assert 'value="UTC"' in input_tag(page, "timezone")
     assert 'type="time" value="08:00"' in input_tag(page, "reminder_time")
@@ -62,10 +62,10 @@ def test_settings_show_current_values(client, learner):
     assert "confirmed" in page and "No failed deliveries." in page
 
 
-def test_save_settings(app, client, learner):
+def test_save_settings(app, client, signed_in):
     response = client.submit("/settings", GOOD)
     assert response.status_code == 302 and response.location.endswith("/settings")
-    user = get_user(app, learner)
+    user = get_user(app, signed_in)
     assert user.timezone == "Europe/Berlin"
     assert user.reminder_time == time(7, 30)
     assert user.due_reminders is False  # an unticked box is not sent at all
@@ -87,7 +87,7 @@ def test_save_settings(app, client, learner):
         ("nudge_days", "two", "from 0 to 14"),
     ],
 )
-def test_errors_keep_the_entered_values(app, client, learner, field, value, message):
+def test_errors_keep_the_entered_values(app, client, signed_in, field, value, message):
     response = client.submit("/settings", {**GOOD, field: value})
     assert response.status_code == 400
     page = response.get_data(as_text=True)
@@ -101,7 +101,7 @@ def test_errors_keep_the_entered_values(app, client, learner, field, value, mess
         if other != field:
             assert f'value="{GOOD[other]}"' in input_tag(page, other)
     assert "checked" not in input_tag(page, "due_reminders")
-    assert get_user(app, learner).timezone == "UTC"  # nothing saved
+    assert get_user(app, signed_in).timezone == "UTC"  # nothing saved
 
 
 def test_mail_status_shows_last_sends_and_failures(app, client, make_user, auth):
@@ -134,13 +134,13 @@ def test_unverified_address_offers_resend(client, make_user, auth):
     assert "not confirmed" in page and "Resend confirmation" in page
 
 
-def test_study_days_are_shown(client, learner, make_plan):
-    make_plan(learner, study_days=(0, 2, 5))
+def test_study_days_are_shown(client, signed_in, make_plan):
+    make_plan(signed_in, study_days=(0, 2, 5))
     page = client.get("/settings").get_data(as_text=True)
     assert "Monday, Wednesday, Saturday" in page and "start a new plan" in page
 
 
-def test_settings_link_in_the_navigation(client, learner):
+def test_settings_link_in_the_navigation(client, signed_in):
     page = client.get("/settings").get_data(as_text=True)
     nav = page.split('aria-label="Main"')[1].split("</nav>")[0]
     assert nav.index("Settings") < nav.index("Log out")
@@ -231,28 +231,28 @@ def rows_of(app, user_id):
 
 
 def test_deleting_the_account_removes_everything_and_logs_out(
-    app, client, learner, make_user, make_plan, smtp_server
+    app, client, signed_in, make_user, make_plan, smtp_server
 ):
     from tracker.calendar.tokens import feed_token
 
-    make_plan(learner)
+    make_plan(signed_in)
     other = make_user("other@example.com")
     make_plan(other)
     with app.app_context():
-        feed = f"/calendar/{feed_token(db.session.get(User, learner))}.ics"
+        feed = f"/calendar/{feed_token(db.session.get(User, signed_in))}.ics"
         monday = datetime(2027, 1, 4, tzinfo=UTC)
-        for user_id in (learner, other):
+        for user_id in (signed_in, other):
             outbox.queue(db.session, user_id=user_id, kind="reset", due_at=monday, now=monday,
                          dedupe_key=f"reset:{user_id}:test", payload={})
         db.session.commit()
     assert client.get(feed).status_code == 200  # the feed is cached now
-    assert all(rows_of(app, learner).values())
+    assert all(rows_of(app, signed_in).values())
     others = rows_of(app, other)
 
     response = client.submit("/settings/delete", {"delete-password": PASSWORD})
     assert response.status_code == 302 and response.location.endswith("/")
     assert "Your account and all its data are deleted." in client.get("/").get_data(as_text=True)
-    assert rows_of(app, learner) == dict.fromkeys(rows_of(app, learner), 0)
+    assert rows_of(app, signed_in) == dict.fromkeys(rows_of(app, signed_in), 0)
     assert rows_of(app, other) == others  # another learner keeps everything
     assert client.get("/settings").status_code == 302  # logged out
     assert client.get(feed).status_code == 404
@@ -268,14 +268,14 @@ def test_deleting_the_account_removes_everything_and_logs_out(
     ("", "Enter your password to delete your account."),
     ("not my password", "That is not your password."),
 ])
-def test_deleting_needs_the_password(app, client, learner, password, message):
+def test_deleting_needs_the_password(app, client, signed_in, password, message):
     client.submit("/settings", {**GOOD, "timezone": "Asia/Tokyo"})
     response = client.submit("/settings/delete", {"delete-password": password})
     page = response.get_data(as_text=True)
     assert response.status_code == 400
     assert re.search(r'id="delete-password-error" role="alert">' + re.escape(message), page)
     assert 'value="Asia/Tokyo"' in page  # the rest of the settings page is as saved
-    assert rows_of(app, learner)["user"] == 1
+    assert rows_of(app, signed_in)["user"] == 1
     assert client.get("/settings").status_code == 200  # still logged in
 
 
@@ -300,7 +300,7 @@ def change(client, current=PASSWORD, new=NEW_PASSWORD, confirm=None):
     })
 
 
-def test_changing_the_password_keeps_this_session_and_ends_the_others(app, client, learner, auth):
+def test_changing_the_password_keeps_this_session_and_ends_the_others(app, client, signed_in, auth):
     other = app.test_client()  # the same learner on another device
     AuthActions(other).login()
     assert other.get("/settings").status_code == 200
@@ -322,7 +322,7 @@ def test_changing_the_password_keeps_this_session_and_ends_the_others(app, clien
     ({"confirm": "something else"}, "change-confirm", "The two passwords differ."),
 ])
 def test_changing_the_password_shows_what_is_wrong_by_the_field(
-    app, client, learner, fields, field_id, message
+    app, client, signed_in, fields, field_id, message
 ):
     response = change(client, **fields)
     page = response.get_data(as_text=True)
@@ -333,7 +333,7 @@ def test_changing_the_password_shows_what_is_wrong_by_the_field(
     with app.app_context():
         from werkzeug.security import check_password_hash
 
-        assert check_password_hash(db.session.get(User, learner).password_hash, PASSWORD)
+        assert check_password_hash(db.session.get(User, signed_in).password_hash, PASSWORD)
 
 
 def test_password_checks_are_limited_per_learner(app_config, request):

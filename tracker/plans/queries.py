@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 from flask import abort
-from sqlalchemy import ScalarSelect, func, select
+from sqlalchemy import Row, ScalarSelect, bindparam, func, select
 from sqlalchemy.orm import aliased
 
 from ..database import db
@@ -26,9 +27,30 @@ def current_plan_id(user_id: Any) -> ScalarSelect[int]:
     )
 
 
+# Built once: the statement is the same for every learner.
+_CURRENT_PLAN = select(Plan).where(Plan.id == current_plan_id(bindparam("user_id")))
+
+
 def current_plan(user: User) -> Plan | None:
     """Return the learner's plan in progress, if any."""
-    return db.session.scalar(select(Plan).where(Plan.id == current_plan_id(user.id)))
+    return db.session.scalars(_CURRENT_PLAN, {"user_id": user.id}).first()
+
+
+# What pages read of a plan's milestones, as rows: a page only reads them, and 90 ORM objects
+# cost the dashboard half its time (bench/cost.py: 4.2 ms a page against 2.0 ms with rows).
+MilestoneState = Row[tuple[int, str, str, date, datetime | None, str, str]]
+_STATES = (
+    select(Milestone.id, Milestone.step_id, Milestone.phase_id, Milestone.due_date,
+           Milestone.done_at, Milestone.note, Milestone.evidence_url)
+    .where(Milestone.plan_id == bindparam("plan_id"))
+    .order_by(Milestone.position)
+)
+
+
+def milestone_states(plan: Plan) -> list[MilestoneState]:
+    """Return the plan's milestones in order, as rows of what the pages show."""
+    # Plain rows need none of the ORM's loading: run the statement on the session's connection.
+    return list(db.session.connection().execute(_STATES, {"plan_id": plan.id}).all())
 
 
 def own_milestone(user: User, milestone_id: int) -> Milestone:

@@ -7,49 +7,37 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from functools import cached_property
 from itertools import groupby
-from operator import attrgetter
 from zoneinfo import ZoneInfo
 
 from ..core import scheduling
 from ..core.roadmaps import Catalog, Phase, Roadmap, Step
-from ..models import Milestone, Plan
+from ..models import Plan
+from .queries import MilestoneState
 
 
 @dataclass
 class Item:
     """A milestone as the dashboard lists it: its state joined with its step's text."""
 
-    milestone: Milestone
+    id: int
     step: Step | None  # None when a roadmap no longer has this step
+    step_id: str
+    due: date
     done_on: date | None  # in the learner's zone
     late: bool  # open and due before today
-
-    @property
-    def id(self) -> int:
-        return self.milestone.id
-
-    @property
-    def due(self) -> date:
-        return self.milestone.due_date
+    note: str
+    evidence_url: str
 
     @property
     def title(self) -> str:
-        return self.step.title if self.step else self.milestone.step_id
+        return self.step.title if self.step else self.step_id
 
     @property
     def topic(self) -> str:
         return self.step.topic if self.step else ""
-
-    @property
-    def note(self) -> str:
-        return self.milestone.note
-
-    @property
-    def evidence_url(self) -> str:
-        return self.milestone.evidence_url
 
 
 @dataclass
@@ -116,25 +104,30 @@ class Summary:
         return next((ph.number for ph in self.phases if ph.done < ph.total), len(self.phases))
 
 
-def done_dates(milestones: Sequence[Milestone], zone: ZoneInfo) -> list[date | None]:
-    """Return each milestone's completion day in the learner's zone (None while open)."""
-    return [m.done_at.astimezone(zone).date() if m.done_at else None for m in milestones]
+def done_dates(done_at: Sequence[datetime | None], zone: ZoneInfo) -> list[date | None]:
+    """Return each completion instant as a day in the learner's zone (None while open)."""
+    return [d.astimezone(zone).date() if d else None for d in done_at]
 
 
 def summarize(
-    plan: Plan, milestones: Sequence[Milestone], zone: ZoneInfo, catalog: Catalog, today: date
+    plan: Plan, milestones: Sequence[MilestoneState], zone: ZoneInfo, catalog: Catalog,
+    today: date
 ) -> Summary:
     """Join a plan's milestones with roadmap text and work out its pace at ``today``."""
-    done_on = done_dates(milestones, zone)
-    dues = [m.due_date for m in milestones]
+    # One column at a time: the pace and chart read two columns of every milestone, the
+    # page lists a few dozen milestones in full.
+    ids, step_ids, phase_ids, due, done_at, notes, links = (
+        zip(*milestones, strict=True) if milestones else ((),) * 7)
+    dues = list(due)
+    done_on = done_dates(done_at, zone)
 
     def item_at(i: int) -> Item:
-        m = milestones[i]
-        return Item(m, catalog.step(m.step_id), done_on[i], done_on[i] is None and dues[i] < today)
+        return Item(ids[i], catalog.step(step_ids[i]), step_ids[i], dues[i], done_on[i],
+                    done_on[i] is None and dues[i] < today, notes[i], links[i])
 
     phases: list[PhaseRow] = []
     start = 0
-    for number, (phase_id, group) in enumerate(groupby(milestones, key=attrgetter("phase_id")), 1):
+    for number, (phase_id, group) in enumerate(groupby(phase_ids), 1):
         roadmap_id, _, slug = phase_id.partition("/")
         roadmap = catalog.roadmaps[roadmap_id]
         phase = next((p for p in roadmap.phases if p.id == slug), None)

@@ -17,7 +17,7 @@ from ..web.forms import ActionForm
 from ..web.urls import next_or_dashboard
 from . import changes
 from .forms import TickForm
-from .queries import current_plan, own_milestone
+from .queries import current_plan, milestone_states, own_milestone
 from .summary import summarize
 
 bp = Blueprint("plans", __name__)
@@ -38,7 +38,8 @@ def dashboard() -> ResponseReturnValue:
     plan = current_plan(current_user)
     if plan is None:
         return redirect(url_for("decide.questions"))
-    summary = summarize(plan, plan.milestones, current_user.zone, get_catalog(), _today())
+    states = milestone_states(plan)
+    summary = summarize(plan, states, current_user.zone, get_catalog(), _today())
     chart = render_burn_up(summary.dues, summary.done_on, plan.start_date, summary.today)
     # One phase's milestones are listed: ?phase=N, else the one being studied.
     shown = request.args.get("phase", type=int)
@@ -104,7 +105,7 @@ def replan_preview() -> ResponseReturnValue:
     """Preview a re-plan from today: the new finish date before anything moves."""
     plan = current_plan(current_user) or abort(404)
     today = _today()
-    summary = summarize(plan, plan.milestones, current_user.zone, get_catalog(), today)
+    summary = summarize(plan, milestone_states(plan), current_user.zone, get_catalog(), today)
     new_dues = changes.replan_preview(plan, today)
     moves = [(item, due) for item, due in zip(summary.items, new_dues, strict=True)
              if item.due != due]
