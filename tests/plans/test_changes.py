@@ -236,7 +236,8 @@ def test_done_dates_are_in_the_learner_zone(app: Flask, make_user: Any, make_pla
             plan = get_plan(plan_id)
             tick(plan.milestones[0], note="", evidence_url="", now=done_at)
             db.session.commit()
-            assert done_dates([m.done_at for m in plan.milestones], plan.user.zone)[:2] == [expected, None]
+            done_on = done_dates([m.done_at for m in plan.milestones], plan.user.zone)
+            assert done_on[:2] == [expected, None]
 
 
 def test_replan_moves_only_open_milestones(app: Flask, make_user: Any, make_plan: Any) -> None:

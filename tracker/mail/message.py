@@ -6,7 +6,7 @@ import email.policy
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from email.headerregistry import HeaderRegistry, UnstructuredHeader
+from email.headerregistry import BaseHeader, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Any
@@ -17,7 +17,7 @@ from flask import current_app
 from ..models import utcnow
 
 
-class _OneToken(UnstructuredHeader):
+class _OneToken(UnstructuredHeader, BaseHeader):
     """A header whose value is one ``<https://…>`` token (RFC 8058): never folded.
 
     The standard policies would fold a token longer than a line into encoded words,
@@ -28,7 +28,7 @@ class _OneToken(UnstructuredHeader):
         return f"{self.name}: {self}{policy.linesep}"
 
 
-def _policy(base: email.policy.EmailPolicy) -> email.policy.EmailPolicy:
+def _policy(base: Any) -> email.policy.EmailPolicy:
     registry = HeaderRegistry()
     registry.map_to_type("list-unsubscribe", _OneToken)
     return base.clone(header_factory=registry)
