@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 
 import pytest
 import sqlalchemy as sa
-from conftest import PASSWORD, SMTPSink
+from conftest import PASSWORD, SMTPSink, outbox_rows
 from werkzeug.serving import make_server
 
 from tracker.catalog import get_catalog
@@ -327,11 +327,6 @@ def finish(worker: Any) -> int:
         pytest.fail(f"worker {worker.pid} timed out:\n{out}\n{err}")
     assert worker.returncode == 0, err
     return int(re.search(r"sent (\d+)", out).group(1))
-
-
-def outbox_rows(app) -> list[Notification]:
-    with app.app_context():
-        return list(db.session.scalars(sa.select(Notification)))
 
 
 def received_ids(sink: CountingSink) -> Counter[str]:

@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from conftest import PASSWORD
+from conftest import PASSWORD, outbox_rows
 from conftest import deliver_mail as deliver
 from sqlalchemy import select
 
@@ -23,11 +23,8 @@ NEW_PASSWORD = "a much better passphrase"
 
 
 def notifications(app, kind=None):
-    with app.app_context():
-        query = select(Notification).order_by(Notification.id)
-        if kind:
-            query = query.where(Notification.kind == kind)
-        return [(n.kind, n.user_id, n.dedupe_key, n.status) for n in db.session.scalars(query)]
+    rows = outbox_rows(app, **({"kind": kind} if kind else {}))
+    return [(n.kind, n.user_id, n.dedupe_key, n.status) for n in rows]
 
 
 def user_by_email(app, email):

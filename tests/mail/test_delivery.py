@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from conftest import outbox_rows
 from flask import Flask
-from sqlalchemy import select
 
 from tracker.database import db
 from tracker.jobs.composers import COMPOSERS
@@ -74,8 +74,7 @@ def deliver(app: Flask, now: datetime = NOW, **kwargs: Any) -> outbox.Counts:
 
 
 def rows(app: Flask) -> dict[str, Notification]:
-    with app.app_context():
-        return {n.dedupe_key: n for n in db.session.scalars(select(Notification))}
+    return {n.dedupe_key: n for n in outbox_rows(app)}
 
 
 def test_queue_is_insert_if_absent(queue: Any) -> None:

@@ -193,7 +193,8 @@ def _batch_rows(learners: Sequence[Learner], now: datetime) -> list[dict[str, An
         for lr in weekly:
             assert lr.weekly is not None
             key, instant, day = lr.weekly
-            numbers = weekly_numbers(lr, milestones.get(lr.plan_id, []))
+            numbers = weekly_numbers(lr.plan_id, lr.start_date, lr.study_days,
+                                     milestones.get(lr.plan_id, []), lr.today, lr.zone)
             if numbers is not None:
                 stale = now - instant > WEEKLY_GRACE
                 rows.append(outbox.row(

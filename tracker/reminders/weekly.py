@@ -4,30 +4,33 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from ..core import scheduling
-
-if TYPE_CHECKING:
-    from .sweep import Learner
 
 LISTED = 10  # milestones listed per section of the weekly email; the rest are counted
 
 
 def weekly_numbers(
-    learner: Learner, milestones: Sequence[tuple[int, str, date, datetime | None]]
+    plan_id: int,
+    start_date: date,
+    study_days: str,
+    milestones: Sequence[tuple[int, str, date, datetime | None]],
+    today: date,
+    zone: ZoneInfo,
 ) -> dict[str, Any] | None:
     """Return what the weekly email says, as JSON; None for a plan that is finished.
 
-    ``milestones`` are (id, step id, due date, done at) in plan order.
+    ``milestones`` are (id, step id, due date, done at) in plan order; ``today`` is the
+    learner's date in their ``zone``.
     """
-    today, zone = learner.today, learner.zone
     done_on = [done_at.astimezone(zone).date() if done_at else None
                for _, _, _, done_at in milestones]
     if None not in done_on:  # finished, or no milestones at all
         return None
     dues = [due for _, _, due, _ in milestones]
-    pace = scheduling.pace(dues, done_on, today, [int(d) for d in learner.study_days])
+    pace = scheduling.pace(dues, done_on, today, scheduling.weekdays_of(study_days))
     # One pass sorts the milestones into the email's three sections.
     week_ago, week_ahead = today - timedelta(days=7), today + timedelta(days=7)
     done_recently, due_soon, overdue = [], [], []
@@ -44,10 +47,10 @@ def weekly_numbers(
         return {"count": len(rows),
                 "items": [[m_id, step_id, d.isoformat()] for m_id, step_id, d in rows[:LISTED]]}
 
-    week = max(1, (today - learner.start_date).days // 7 + 1)
-    weeks = (pace.planned_finish - learner.start_date).days // 7 + 1
+    week = max(1, (today - start_date).days // 7 + 1)
+    weeks = (pace.planned_finish - start_date).days // 7 + 1
     return {
-        "plan_id": learner.plan_id,
+        "plan_id": plan_id,
         "today": today.isoformat(),
         "week": week,
         "weeks": max(weeks, week),
