@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import email
 import email.policy
+import http.client
 import os
 import re
 import shutil
 import socket
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 import sqlalchemy as sa
@@ -322,3 +328,94 @@ def learner(make_user: Any, make_plan: Any) -> Learner:
     """A verified learner on the Go plan from Monday 2027-01-04, made before the tests run."""
     user_id = make_user()
     return Learner(user_id, make_plan(user_id, now=PLANNED_AT))
+
+
+CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+class Browser:
+    """One keep-alive HTTP connection with a cookie jar, like one browser tab."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self.cookies: dict[str, str] = {}
+
+    def request(
+        self, method: str, path: str, form: dict[str, Any] | None = None
+    ) -> tuple[int, str]:
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        body = None
+        if form is not None:
+            body = urlencode(form, doseq=True)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        self.conn.request(method, path, body=body, headers=headers)
+        response = self.conn.getresponse()
+        text = response.read().decode()
+        self.location = response.headers.get("Location", "")
+        self.headers = response.headers
+        for header in response.headers.get_all("Set-Cookie") or []:
+            for name, morsel in SimpleCookie(header).items():
+                self.cookies[name] = morsel.value
+        return response.status, text
+
+    def login(self, email: str, page: str = "/dashboard") -> str:
+        """Log in and return the session's CSRF token, read from ``page``."""
+        _, form = self.request("GET", "/login")
+        token = CSRF.search(form).group(1)
+        status, _ = self.request(
+            "POST", "/login", {"email": email, "password": PASSWORD, "csrf_token": token}
+        )
+        assert status == 302
+        # Logging in starts a fresh session, and with it a fresh CSRF token.
+        return self.csrf(page)
+
+    def csrf(self, page: str = "/settings") -> str:
+        """Return the CSRF token a page of the signed-in session carries."""
+        status, text = self.request("GET", page)
+        assert status == 200, (page, status)
+        match = CSRF.search(text)
+        assert match, page
+        return match.group(1)
+
+    def copy(self) -> Browser:
+        """Return another browser holding a copy of this one's cookies."""
+        other = Browser(self.port)
+        other.cookies = dict(self.cookies)
+        return other
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+
+
+@pytest.fixture
+def served(app_config: dict[str, Any], app: Flask, tmp_path: Path) -> Iterator[int]:
+    """Serve the app with gunicorn, two worker processes, on the test database; yield the port.
+
+    The way production runs it (README): what a test shows here holds across processes.
+    """
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, **{f"TRACKER_{k}": str(v) for k, v in app_config.items()
+                            if k in ("SECRET_KEY", "DATABASE_URL", "BASE_URL", "MAIL_URL")}}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
+         "--log-level", "warning", "tracker:create_app()"],
+        env=env, cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("gunicorn did not start") from None
+                time.sleep(0.1)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

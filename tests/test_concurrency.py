@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import email.policy
-import http.client
 import os
 import re
 import signal
@@ -14,14 +13,12 @@ import threading
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from email.parser import BytesHeaderParser
-from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 import sqlalchemy as sa
-from conftest import PASSWORD, SMTPSink, outbox_rows
+from conftest import Browser, SMTPSink, outbox_rows
 from werkzeug.serving import make_server
 
 from tracker.catalog import get_catalog
@@ -30,48 +27,6 @@ from tracker.mail import delivery, outbox
 from tracker.models import Milestone, Notification, Plan, User
 
 ROOT = Path(__file__).resolve().parent.parent
-
-CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
-
-
-class Browser:
-    """One keep-alive HTTP connection with a cookie jar, like one browser tab."""
-
-    def __init__(self, port: int) -> None:
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        self.cookies: dict[str, str] = {}
-
-    def request(
-        self, method: str, path: str, form: dict[str, Any] | None = None
-    ) -> tuple[int, str]:
-        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
-        body = None
-        if form is not None:
-            body = urlencode(form, doseq=True)
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        self.conn.request(method, path, body=body, headers=headers)
-        response = self.conn.getresponse()
-        text = response.read().decode()
-        for header in response.headers.get_all("Set-Cookie") or []:
-            for name, morsel in SimpleCookie(header).items():
-                self.cookies[name] = morsel.value
-        return response.status, text
-
-    def login(self, email: str) -> str:
-        """Log in and return the session's CSRF token."""
-        _, page = self.request("GET", "/login")
-        token = CSRF.search(page).group(1)
-        status, _ = self.request(
-            "POST", "/login", {"email": email, "password": PASSWORD, "csrf_token": token}
-        )
-        assert status == 302
-        # Logging in starts a fresh session, and with it a fresh CSRF token.
-        _, page = self.request("GET", "/dashboard")
-        return CSRF.search(page).group(1)
-
-    def close(self) -> None:
-        self.conn.close()
-
 
 @pytest.fixture
 def server(app):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 import uuid
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -60,8 +61,16 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def new_secret() -> str:
+    """Return a random secret for a new row: 128 bits, URL-safe."""
+    return secrets.token_urlsafe(16)
+
+
 class User(UserMixin, Model):
     __tablename__ = "user"
+    # Ids are never reused (SQLite reuses the largest freed id without it): a deleted
+    # account's id must not name the next one.
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)
@@ -88,6 +97,10 @@ class User(UserMixin, Model):
     # never moves backwards.
     calendar_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    # Every token in an emailed link carries a mark of this secret (tracker.accounts.tokens):
+    # deleting the account destroys it, and with it every link ever sent to the account.
+    link_secret: Mapped[str] = mapped_column(sa.String(32), default=new_secret)
+
     plans: Mapped[list[Plan]] = relationship(
         back_populates="user", cascade="all, delete-orphan", order_by="Plan.id"
     )
@@ -98,13 +111,13 @@ class User(UserMixin, Model):
         key = current_app.config["SECRET_KEY"].encode()
         return hmac.new(key, self.password_hash.encode(), hashlib.sha256).hexdigest()[:16]
 
-    def get_id(self) -> str:
-        """Return what a session keeps of the learner: the id and the password's mark.
+    # The token of the signed-in session this object was loaded for, not a column: what
+    # Flask-Login keeps in the session cookie (set by tracker.accounts.sessions).
+    session_token = ""
 
-        So a new password ends every session opened before it (a stolen session cookie
-        dies with a password reset).
-        """
-        return f"{self.id}:{self.password_mark}"
+    def get_id(self) -> str:
+        """Return what the session cookie keeps: the token of a LoginSession row."""
+        return self.session_token
 
     @property
     def zone(self) -> ZoneInfo:
@@ -115,6 +128,25 @@ class User(UserMixin, Model):
     def is_verified(self) -> bool:
         """Say whether the email address was confirmed."""
         return self.email_verified_at is not None
+
+
+class LoginSession(Model):
+    """A browser signed in to an account: the cookie holds a random token, the row its hash.
+
+    Logging out deletes the row, so a copied cookie dies with it; the settings page lists
+    them, and a new password ends all but the browser that set it.
+    """
+
+    __tablename__ = "login_session"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    user_agent: Mapped[str] = mapped_column(sa.String(200), default="")
+    address: Mapped[str] = mapped_column(sa.String(64), default="")
 
 
 class Plan(Model):
@@ -234,3 +266,4 @@ class Heartbeat(Model):
 
     name: Mapped[str] = mapped_column(sa.String(50), primary_key=True)
     beat_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    detail: Mapped[str] = mapped_column(sa.String(500), default="")  # e.g. the last mail error

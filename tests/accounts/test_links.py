@@ -366,7 +366,7 @@ def test_changing_the_address_takes_a_link_to_the_new_one(app, client, make_user
     path = link_in(message, "/email/")
     page = client.get(path)
     assert page.status_code == 200
-    assert "Your account's address is now <strong>new@example.com</strong>" in page.get_data(
+    assert "Your account's address is now <strong>n•••@example.com</strong>" in page.get_data(
         as_text=True)
     moved = user_by_email(app, "new@example.com")
     assert moved.id == user_id and moved.email_verified_at is not None

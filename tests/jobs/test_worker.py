@@ -16,7 +16,8 @@ from flask import Flask
 from sqlalchemy import select
 
 from tracker.database import db
-from tracker.jobs.worker import beat, clean_up, send_due_command
+from tracker.heartbeats import beat
+from tracker.jobs.worker import clean_up, send_due_command
 from tracker.mail import outbox
 from tracker.models import Heartbeat, Milestone, Notification, utcnow
 
@@ -48,14 +49,19 @@ def test_send_due_prints_counts_and_sends_once(
     assert result.exit_code == 2 and "ISO 8601" in result.output
 
 
-def test_send_due_reports_retries_while_the_server_is_down(
+def test_send_due_exits_2_while_the_server_is_down(
     app: Flask, smtp_server: Any, due_learner: tuple[int, int]
 ) -> None:
     runner = app.test_cli_runner()
     with smtp_server.down():
         result = runner.invoke(send_due_command, ["--now", "2027-01-05T08:00"])  # naive: UTC
-    assert result.output == "queued 1, sent 0, failed 0, skipped 0, retrying 1\n"
+    # Exit 2 so cron and monitors notice; the mail waits, its attempts unspent.
+    assert result.exit_code == 2
+    assert result.output.startswith("queued 1, sent 0, failed 0, skipped 0, waiting 1; "
+                                    "mail server unreachable: ")
+    assert "Connection refused" in result.output
     result = runner.invoke(send_due_command, ["--now", "2027-01-05T08:05Z"])
+    assert result.exit_code == 0
     assert result.output == "queued 0, sent 1, failed 0, skipped 0\n"
 
 

@@ -104,9 +104,10 @@ def test_server_down_for_a_pass(outbox_app: Flask, smtp_server: Any, queue: Any)
         queue(key)
     with smtp_server.down():
         counts = deliver(outbox_app)
-    assert counts.sent == 0 and counts.retried == 3
+    # Nobody's attempt is spent: the server was not there to refuse anything.
+    assert counts == outbox.Counts(deferred=3) and counts.unreachable
     for row in rows(outbox_app).values():
-        assert row.status == "pending"
+        assert row.status == "pending" and row.attempts == 0
         assert row.next_attempt_at == NOW + timedelta(minutes=1)
         assert "Connection" in row.last_error
     assert deliver(outbox_app, NOW + timedelta(seconds=30)) == outbox.Counts()
@@ -253,3 +254,85 @@ def test_overlapping_workers_send_each_once(
     assert sum(r.sent for r in results) == 60
     assert len(smtp_server.messages) == 60
     assert len({m["Message-ID"] for m in smtp_server.messages}) == 60
+
+
+def test_a_drop_mid_data_counts_only_the_message_in_hand(
+    outbox_app: Flask, smtp_server: Any, queue: Any
+) -> None:
+    for key in "abcd":
+        queue(key)
+    original = smtp_server.handle_DATA
+
+    async def drop_b(server: Any, session: Any, envelope: Any) -> str:
+        if b"Hello b" in envelope.content:
+            server.transport.close()  # the link breaks with b in hand
+            return "250 never read"
+        return await original(server, session, envelope)
+
+    smtp_server.handle_DATA = drop_b
+    counts = deliver(outbox_app)
+    assert counts == outbox.Counts(sent=1, retried=1, deferred=2) and counts.unreachable
+    attempts = {k: (r.status, r.attempts) for k, r in rows(outbox_app).items()}
+    assert attempts == {"a": ("sent", 1), "b": ("pending", 1), "c": ("pending", 0),
+                        "d": ("pending", 0)}
+    smtp_server.handle_DATA = original
+    assert deliver(outbox_app, NOW + timedelta(minutes=1)) == outbox.Counts(sent=3)
+    assert sorted(m["Subject"] for m in smtp_server.messages) == ["Test"] * 4
+
+
+def test_every_third_message_refused_counts_only_those(
+    outbox_app: Flask, smtp_server: Any, queue: Any
+) -> None:
+    for key in "abcdef":
+        queue(key)
+    original, seen = smtp_server.handle_DATA, []
+
+    async def refuse_every_third(server: Any, session: Any, envelope: Any) -> str:
+        seen.append(envelope)
+        if len(seen) % 3 == 0:
+            return "451 4.3.0 Try again later"
+        return await original(server, session, envelope)
+
+    smtp_server.handle_DATA = refuse_every_third
+    assert deliver(outbox_app) == outbox.Counts(sent=4, retried=2)
+    assert sorted(r.attempts for r in rows(outbox_app).values()) == [1, 1, 1, 1, 1, 1]
+
+
+def test_a_reminder_gets_a_last_try_before_it_expires(
+    outbox_app: Flask, smtp_server: Any, queue: Any
+) -> None:
+    queue("due", expires_at=NOW + timedelta(hours=12))
+    expiry_try = NOW + timedelta(hours=12) - delivery.LAST_TRY
+    now, tries = NOW, []
+    with smtp_server.refusing_mail():
+        while now < expiry_try:
+            assert deliver(outbox_app, now) == outbox.Counts(retried=1)
+            now = rows(outbox_app)["due"].next_attempt_at
+            tries.append(now - NOW)
+    row = rows(outbox_app)["due"]
+    assert len(tries) == 7 and tries[-1] == timedelta(hours=12) - delivery.LAST_TRY
+    # The back-off (1, 5, 15, 60, 180, 360 minutes...) would pass the expiry: the last try
+    # is moved before it, so the reminder is tried once more instead of expiring untried.
+    assert row.status == "pending"
+    assert row.next_attempt_at == NOW + timedelta(hours=12) - delivery.LAST_TRY
+    assert deliver(outbox_app, row.next_attempt_at) == outbox.Counts(sent=1)
+
+
+def test_the_lease_is_renewed_while_sending(
+    outbox_app: Flask, smtp_server: Any, queue: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key in "abc":
+        queue(key)
+    monkeypatch.setattr(delivery, "RENEW_EVERY", -1.0)  # renew before every message
+    leases: list[datetime | None] = []
+    original = smtp_server.handle_DATA
+
+    async def note_the_lease(server: Any, session: Any, envelope: Any) -> str:
+        leases.append(rows(outbox_app)["c"].claimed_until)
+        return await original(server, session, envelope)
+
+    smtp_server.handle_DATA = note_the_lease
+    assert deliver(outbox_app) == outbox.Counts(sent=3)
+    assert all(lease is not None and lease > NOW + delivery.LEASE - timedelta(seconds=1)
+               for lease in leases)
+    assert delivery.LEASE <= timedelta(minutes=2)  # a dead worker's claims return soon

@@ -75,3 +75,15 @@ def test_an_international_address_is_sent_as_utf8(app: Flask) -> None:
     assert message.international
     parsed = parse(message.as_bytes(), email.policy.SMTPUTF8)
     assert parsed["To"] == "jürgen@exämple.de"
+
+
+@pytest.mark.parametrize("subject", [
+    "Week 3 of 13 · 5/33 done · 2 milestones behind, projected finish Friday 9 April 2027",
+    "Due today: " + "a very long milestone title " * 4,
+])
+def test_long_subjects_fold_between_words(app: Flask, subject: str) -> None:
+    data = compose(subject=subject).as_bytes()
+    first = next(line for line in data.split(b"\r\n") if line.startswith(b"Subject:"))
+    # Folded after a word, never right after the colon: a parser would keep a leading space.
+    assert first != b"Subject:" and not first.startswith(b"Subject:  ")
+    assert parse(data)["Subject"] == subject

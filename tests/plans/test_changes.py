@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import shutil
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from sqlalchemy import select
 
 from tracker import create_app
 from tracker.catalog import get_catalog
 from tracker.core import scheduling
 from tracker.core.roadmaps import PLANS_DIR, check_files, load_catalog
 from tracker.database import db
-from tracker.models import Plan, User
+from tracker.jobs.worker import run_once
+from tracker.models import Notification, Plan, User
 from tracker.plans import changes, queries
 from tracker.plans.summary import done_dates, summarize
 
@@ -108,18 +110,19 @@ def test_progress_survives_roadmap_edits(
                             date(2027, 1, 12))
         after = [(m.step_id, m.due_date, m.done_at, m.note)
                  for m in queries.milestone_states(plan)]
-        assert after == before  # the plan's own rows: nothing lost, nothing added
+        # The plan's own rows: nothing lost, nothing added; the removed step's progress
+        # (done, note, link) stays in the data for when it comes back.
+        assert after == before
         rows = summary.items
+        # ... but a milestone whose step left plans/ is neither listed nor counted.
+        assert REMOVED not in [r.step.id for r in rows]
         assert rows[0].title == NEW_TITLE and rows[0].done_on == date(2027, 1, 4)
-        assert rows[1].step is None and rows[1].title == REMOVED
-        assert rows[1].note == "removed" and rows[1].done_on == date(2027, 1, 5)
-        assert rows[1].evidence_url == "https://example.com/1"
-        assert rows[2].step is not None and rows[2].step.learn.startswith(NEW_LEARN)
-        assert rows[5].step is not None and rows[5].note == "untouched"
-        assert "go/go-generics" not in [r.step_id for r in rows]
-        assert summary.pace.done == 4 and summary.pace.total == 33
+        assert rows[1].step.learn.startswith(NEW_LEARN)
+        assert rows[4].note == "untouched"
+        assert "go/go-generics" not in [r.step.id for r in rows]
+        assert summary.pace.done == 3 and summary.pace.total == 32
         assert [p.phase.id for p in summary.phases if p.phase] == ["month-1", "month-2", "month-3"]
-        assert summary.phases[0].done == 4 and len(summary.phases[0].items) == 11
+        assert summary.phases[0].done == 3 and len(summary.phases[0].items) == 10
         assert summary.study_days == "Mon, Tue, Wed, Thu, Fri"
 
     # The app started on the edited plans serves the same changes.
@@ -129,11 +132,33 @@ def test_progress_survives_roadmap_edits(
         edited_client = edited_app.test_client()
         assert type(auth)(edited_client).login().status_code == 302
         page = edited_client.get("/dashboard").get_data(as_text=True)
-        assert NEW_TITLE in page and REMOVED in page
+        assert NEW_TITLE in page and REMOVED not in page
         assert "Toolchain, modules and your first program" not in page
     finally:
         with edited_app.app_context():
             db.engine.dispose()
+
+
+def test_a_step_gone_from_plans_is_never_reminded(
+    app: Flask, app_config: dict[str, Any], make_user: Any, make_plan: Any, tmp_path: Any
+) -> None:
+    user_id = make_user(due_reminders=True, nudge_days=0, weekly_enabled=False)
+    plan_id = make_plan(user_id, "go", START, WEEKDAYS, NOW)
+    with app.app_context():
+        removed = next(m for m in get_plan(plan_id).milestones if m.step_id == REMOVED)
+        due_day = removed.due_date
+    edited_app = create_app({**app_config, "PLANS_DIR": edited_plans(tmp_path)})
+    try:
+        with edited_app.app_context():
+            # 08:00 UTC on the day it is due: it is the only milestone due that day.
+            counts = run_once(datetime.combine(due_day, time(8), UTC))
+            assert counts.queued == 0
+            assert db.session.scalars(select(Notification)).all() == []
+    finally:
+        with edited_app.app_context():
+            db.engine.dispose()
+    with app.app_context():  # the same pass on the plans that still have it: one reminder
+        assert run_once(datetime.combine(due_day, time(8), UTC)).queued == 1
 
 
 def test_create_plan_dates_every_milestone(app: Flask, make_user: Any) -> None:

@@ -1,12 +1,15 @@
 """The signed tokens in every emailed link: confirm an address, reset a password, move an
 account to a new address, unsubscribe from a mail stream.
 
-Each kind has its own salt, so a token of one kind is useless as another. Time is a
-parameter: a token is made and checked at ``now``.
+Each kind has its own salt, so a token of one kind is useless as another. Every token also
+carries a mark of the account's own ``link_secret``, which deleting the account destroys:
+no link sent to one account ever works for another. Time is a parameter: a token is made
+and checked at ``now``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from datetime import datetime, timedelta
 from typing import Any
@@ -49,11 +52,29 @@ def _serializer(salt: str, now: datetime) -> URLSafeTimedSerializer:
                                   signer=_ClockSigner, signer_kwargs={"now": now})
 
 
+def account_mark(user: User) -> str:
+    """Return a keyed digest of the account's link secret, for the tokens it is sent."""
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"links:{user.link_secret}".encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def _dumps(salt: str, now: datetime, user: User, **data: Any) -> str:
+    return _serializer(salt, now).dumps({"user": user.id, "k": account_mark(user), **data})
+
+
+def _account(user_id: Any, mark: Any) -> User | None:
+    if not isinstance(user_id, int) or not isinstance(mark, str) or not 0 < user_id < 2**63:
+        return None
+    user = db.session.get(User, user_id)
+    if user is None or not hmac.compare_digest(mark, account_mark(user)):
+        return None
+    return user
+
+
 def load(salt: str, token: str, now: datetime, max_age: timedelta) -> tuple[User, dict[str, Any]]:
     """Return the learner a token names and its data; raise BadSignature if it is not valid."""
     data = _serializer(salt, now).loads(token, max_age=int(max_age.total_seconds()))
-    user_id = data.get("user") if isinstance(data, dict) else None
-    user = db.session.get(User, user_id) if isinstance(user_id, int) else None
+    user = _account(data.get("user"), data.get("k")) if isinstance(data, dict) else None
     if user is None:
         raise BadSignature("no such account")
     return user, data
@@ -63,7 +84,7 @@ def load(salt: str, token: str, now: datetime, max_age: timedelta) -> tuple[User
 
 def verification_token(user: User, now: datetime) -> str:
     """Return a signed token that confirms the learner's current address."""
-    return _serializer(VERIFY_SALT, now).dumps({"user": user.id, "email": user.email.lower()})
+    return _dumps(VERIFY_SALT, now, user, email=user.email.lower())
 
 
 def verified_user(token: str, now: datetime) -> User:
@@ -81,7 +102,7 @@ def reset_token(user: User, now: datetime) -> str:
     """Return a signed token that lets the learner set a new password once."""
     # The password's mark is in it: setting a new password changes the mark, so a used
     # link dies.
-    return _serializer(RESET_SALT, now).dumps({"user": user.id, "pw": user.password_mark})
+    return _dumps(RESET_SALT, now, user, pw=user.password_mark)
 
 
 def reset_user(token: str, now: datetime) -> User:
@@ -96,8 +117,7 @@ def reset_user(token: str, now: datetime) -> User:
 
 def email_change_token(user: User, new_email: str, now: datetime) -> str:
     """Return a signed token that moves the account from its current address to another."""
-    return _serializer(CHANGE_SALT, now).dumps(
-        {"user": user.id, "from": user.email.lower(), "to": new_email})
+    return _dumps(CHANGE_SALT, now, user, **{"from": user.email.lower(), "to": new_email})
 
 
 def email_change(token: str, now: datetime) -> tuple[User, str]:
@@ -119,17 +139,15 @@ def unsubscribe_url(user: User, stream: str) -> str:
     """Return the absolute one-click unsubscribe URL for one of a learner's mail streams."""
     if stream not in STREAMS:
         raise ValueError(f"unknown mail stream {stream!r}")
-    token = _unsubscribe_serializer().dumps([user.id, stream])
+    token = _unsubscribe_serializer().dumps([user.id, stream, account_mark(user)])
     return absolute_url("settings.unsubscribe", token=token)
 
 
 def unsubscribe_target(token: str) -> tuple[User, str] | None:
     """Return the learner and the stream an unsubscribe token names, or None."""
     try:
-        user_id, stream = _unsubscribe_serializer().loads(token)
+        user_id, stream, mark = _unsubscribe_serializer().loads(token)
     except (BadSignature, TypeError, ValueError):
         return None
-    if stream not in STREAMS or not isinstance(user_id, int):
-        return None
-    user = db.session.get(User, user_id)
-    return (user, stream) if user is not None else None
+    user = _account(user_id, mark)
+    return (user, stream) if user is not None and stream in STREAMS else None

@@ -7,9 +7,9 @@ same page either way, and only the mailbox owner learns the rest.
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user, login_required, logout_user
+from flask_login import current_user, login_required
 from itsdangerous import BadSignature, SignatureExpired
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -20,7 +20,7 @@ from ..models import utcnow
 from ..web.urls import next_or_dashboard
 from . import emails, tokens
 from .forms import LoginForm, NewPasswordForm, ResendForm, ResetRequestForm, SignupForm
-from .sessions import email_key, find_user, log_in, new_account
+from .sessions import email_key, end_session, find_user, log_in, new_account
 
 bp = Blueprint("accounts", __name__)
 
@@ -71,7 +71,8 @@ def login() -> ResponseReturnValue:
             check_password_hash(user.password_hash if user else _DUMMY_HASH, form.password.data)
             and user
         ):
-            log_in(user)
+            log_in(user, utcnow())
+            db.session.commit()
             return redirect(next_or_dashboard(request.args.get("next")))
         form.password.errors.append("Email or password is incorrect.")
     return render_template("accounts/login.html", form=form), 400 if form.errors else 200
@@ -80,9 +81,9 @@ def login() -> ResponseReturnValue:
 @bp.post("/logout")
 @login_required
 def logout() -> ResponseReturnValue:
-    """Log out and go back to the landing page."""
-    logout_user()
-    session.clear()
+    """Log out: this browser's session ends on the server too. Back to the landing page."""
+    end_session()
+    db.session.commit()
     flash("You are logged out.")
     return redirect(url_for("index"))
 
@@ -151,8 +152,8 @@ def reset(token: str) -> ResponseReturnValue:
     user.password_hash = generate_password_hash(form.password.data)
     if user.email_verified_at is None:
         user.email_verified_at = now  # the link came by email: the address works
+    log_in(user, now, end_others=True)  # a stolen session dies with the reset
     db.session.commit()
-    log_in(user)
     flash("Your password is changed and you are logged in.")
     return redirect(url_for("plans.dashboard"))
 

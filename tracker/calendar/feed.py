@@ -40,6 +40,8 @@ def calendar_bytes(user: User) -> bytes:
         name = f"Roadmap Tracker: {outcome.title if outcome else plan.outcome}"
         for m in plan.milestones:
             step = catalog.step(m.step_id)
+            if step is None:
+                continue  # gone from plans/: no event (its row and progress stay)
             roadmap = catalog.roadmaps.get(m.step_id.partition("/")[0])
             entries.append(ical.Entry(
                 uid=m.uid,
@@ -47,13 +49,13 @@ def calendar_bytes(user: User) -> bytes:
                 due=m.due_date,
                 updated_at=m.updated_at,
                 plan=roadmap.language if roadmap else plan.outcome,
-                title=step.title if step else m.step_id,
+                title=step.title,
                 path=path_for("plans.milestone", milestone_id=m.id),
                 done=m.is_done,
-                topic=step.topic if step else "",
-                learn=step.learn if step else "",
-                done_when=step.done_when if step else (),
-                links=tuple((link.title, link.url) for link in step.links) if step else (),
+                topic=step.topic,
+                learn=step.learn,
+                done_when=step.done_when,
+                links=tuple((link.title, link.url) for link in step.links),
                 note=m.note,
                 evidence_url=m.evidence_url,
             ))

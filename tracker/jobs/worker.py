@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -20,12 +21,12 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import delete
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ..database import db
+from ..heartbeats import beat
 from ..mail.delivery import deliver
 from ..mail.outbox import Counts
-from ..models import Heartbeat, Notification, utcnow
+from ..models import Notification, utcnow
 from ..reminders.sweep import sweep
 from .composers import COMPOSERS
 
@@ -40,17 +41,6 @@ log = logging.getLogger(__name__)
 def run_once(now: datetime, stop: threading.Event | None = None) -> Counts:
     """Queue what is due at ``now`` and deliver it over one connection, until done or stopped."""
     return sweep(now) + deliver(now, COMPOSERS, stop=stop)
-
-
-def beat(name: str, now: datetime) -> None:
-    """Record that a background process is alive, for /healthz."""
-    dialect = db.session.get_bind().dialect.name
-    insert = (postgresql if dialect == "postgresql" else sqlite).insert(Heartbeat)
-    db.session.execute(
-        insert.values(name=name, beat_at=now)
-        .on_conflict_do_update(index_elements=["name"], set_={"beat_at": now})
-    )
-    db.session.commit()
 
 
 def clean_up(now: datetime) -> int:
@@ -82,8 +72,15 @@ def parse_now(_ctx: Any, _param: Any, value: str | None) -> datetime:
               help="Run the pass as if it were this instant (default: now; naive means UTC).")
 @with_appcontext
 def send_due_command(now: datetime) -> None:
-    """Queue and send the reminders and weekly emails due now, once."""
-    click.echo(str(run_once(now)))
+    """Queue and send the reminders and weekly emails due now, once.
+
+    Exits with status 2 when the mail server could not be reached (what it would have sent
+    waits for the next pass), so cron or a monitor notices.
+    """
+    counts = run_once(now)
+    click.echo(str(counts))
+    if counts.unreachable:
+        sys.exit(2)
 
 
 def _in_app(app: Flask, fn: Callable[[], Any]) -> Callable[[], None]:

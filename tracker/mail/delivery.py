@@ -2,17 +2,23 @@
 
 Delivery claims due rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several workers can
 run; SQLite's write lock serialises them), composes them in one short transaction, then
-sends one at a time with a commit per message. A claim carries a lease: rows of a worker
-killed mid-batch go back to the pool when it runs out and are sent again under the same
-Message-ID, so a rare duplicate folds in mail clients.
+sends one at a time with a commit per message. A claim carries a short lease, renewed while
+the worker sends: rows of a worker killed mid-batch go back to the pool within about a
+minute and are sent again under the same Message-ID, so a rare duplicate folds in mail
+clients.
+
+A message's attempts count its own refusals (a 4xx or 5xx answer to it, or the connection
+dropping while it was in hand). A server that cannot be reached spends nobody's attempts:
+the pass stops, the rest waits a minute, and ``Counts.unreachable`` says so.
 """
 
 from __future__ import annotations
 
 import smtplib
 import threading
+import time
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -20,6 +26,7 @@ from flask import current_app
 from sqlalchemy import Table, select, update
 
 from ..database import db
+from ..heartbeats import beat
 from ..models import Notification, Plan, User
 from . import transport
 from .message import Email, new_message_id
@@ -28,7 +35,10 @@ from .outbox import Counts
 # Minutes to wait after the 1st, 2nd, … failed attempt; the last attempt marks it failed.
 BACKOFF_MINUTES = (1, 5, 15, 60, 180, 360, 720)
 MAX_ATTEMPTS = len(BACKOFF_MINUTES) + 1
-LEASE = timedelta(minutes=10)
+LEASE = timedelta(seconds=90)  # renewed every RENEW_EVERY while the worker sends
+RENEW_EVERY = 30.0  # seconds
+PAUSE = timedelta(minutes=1)  # after the server could not be reached
+LAST_TRY = timedelta(minutes=5)  # before a message expires, however long its back-off
 BATCH = 50
 
 # Builds the message for a notification, or returns None when there is nothing to send
@@ -39,6 +49,16 @@ Composer = Callable[[Notification, User], Email | None]
 # the server is unreachable, so the pass stops instead of failing every message in turn.
 MESSAGE_ERRORS = (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused)
 UNREACHABLE = (smtplib.SMTPException, OSError)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A claimed, composed message and what its retry depends on."""
+
+    id: int
+    attempts: int  # this one included: counted at claim time
+    expires_at: datetime | None
+    email: Email
 
 
 def deliver(
@@ -64,6 +84,7 @@ def deliver(
             done += len(ids)
             if not _send(outgoing, _prepare(ids, now, composers, counts), now, counts):
                 break  # unreachable: the rest waits for a later pass
+    record_pass(now, counts)
     return counts
 
 
@@ -115,15 +136,45 @@ def _finish(notification_id: int, **values: Any) -> None:
 
 
 def _failure(
-    notification_id: int, attempts: int, error: str, now: datetime, counts: Counts
+    notification_id: int, attempts: int, error: str, now: datetime, counts: Counts,
+    expires_at: datetime | None = None,
 ) -> None:
+    counts.last_error = error
     if attempts >= MAX_ATTEMPTS:
         counts.failed += 1
         _finish(notification_id, status="failed", last_error=error)
-    else:
-        counts.retried += 1
-        wait = timedelta(minutes=BACKOFF_MINUTES[attempts - 1])
-        _finish(notification_id, status="pending", last_error=error, next_attempt_at=now + wait)
+        return
+    counts.retried += 1
+    retry_at = now + timedelta(minutes=BACKOFF_MINUTES[attempts - 1])
+    if expires_at is not None and retry_at > expires_at - LAST_TRY:
+        # A long back-off would let a due-day reminder expire untried: one last try first.
+        retry_at = max(now + timedelta(minutes=1), expires_at - LAST_TRY)
+    _finish(notification_id, status="pending", last_error=error, next_attempt_at=retry_at)
+
+
+def _release(rest: list[Outgoing], error: Exception, now: datetime, counts: Counts) -> None:
+    """Put claimed messages back, their claim's attempt not spent: the server was not there."""
+    counts.last_error = describe(error)
+    if not rest:
+        return
+    table = cast(Table, Notification.__table__)
+    db.session.execute(
+        update(table).where(table.c.id.in_([o.id for o in rest]))
+        .values(status="pending", claimed_until=None, attempts=table.c.attempts - 1,
+                next_attempt_at=now + PAUSE, last_error=describe(error))
+    )
+    db.session.commit()
+    counts.deferred += len(rest)
+
+
+def _renew(rest: list[Outgoing], until: datetime) -> None:
+    """Extend this worker's claim on the messages it still holds."""
+    table = cast(Table, Notification.__table__)
+    db.session.execute(
+        update(table).where(table.c.id.in_([o.id for o in rest]), table.c.status == "sending")
+        .values(claimed_until=until)
+    )
+    db.session.commit()
 
 
 def _compose(n: Notification, user: User, composers: Mapping[str, Composer]) -> Email | None:
@@ -139,8 +190,8 @@ def _compose(n: Notification, user: User, composers: Mapping[str, Composer]) -> 
 
 def _prepare(
     ids: list[int], now: datetime, composers: Mapping[str, Composer], counts: Counts
-) -> list[tuple[int, int, Email]]:
-    """Compose a claimed batch in one short transaction; return (id, attempts, message)s.
+) -> list[Outgoing]:
+    """Compose a claimed batch in one short transaction; return what is to be sent.
 
     Sending happens after the commit, with no lock held (on SQLite a transaction holds the
     write lock, and SMTP can be slow).
@@ -154,7 +205,7 @@ def _prepare(
     # while composing so the session's identity map holds on to them.
     plan_ids = {n.payload.get("plan_id") for n in notifications} - {None}
     plans = db.session.scalars(select(Plan).where(Plan.id.in_(plan_ids))).all() if plan_ids else []
-    outgoing: list[tuple[int, int, Email]] = []
+    outgoing: list[Outgoing] = []
     failures: list[tuple[int, int, str]] = []
     for n in notifications:
         if n.expires_at is not None and n.expires_at <= now:
@@ -172,7 +223,7 @@ def _prepare(
             counts.skipped += 1
             n.status, n.claimed_until = "skipped", None
         else:
-            outgoing.append((n.id, n.attempts, message))
+            outgoing.append(Outgoing(n.id, n.attempts, n.expires_at, message))
     db.session.commit()
     del notifications, users, plans
     for notification_id, attempts, error in failures:
@@ -181,32 +232,50 @@ def _prepare(
 
 
 def _send(
-    outgoing: transport.Transport,
-    batch: list[tuple[int, int, Email]],
-    now: datetime,
-    counts: Counts,
+    outgoing: transport.Transport, batch: list[Outgoing], now: datetime, counts: Counts
 ) -> bool:
     """Send a composed batch, one commit per message; say whether the server was reachable."""
-    for i, (notification_id, attempts, email) in enumerate(batch):
+    started = renewed = time.monotonic()
+    for i, item in enumerate(batch):
+        if time.monotonic() - renewed > RENEW_EVERY:
+            renewed = time.monotonic()
+            _renew(batch[i:], now + timedelta(seconds=renewed - started) + LEASE)
         try:
-            message = email.as_message()
+            message = item.email.as_message()
         except Exception as e:  # a broken template must not stop other mail
-            current_app.logger.exception("rendering notification %s failed", notification_id)
-            _failure(notification_id, attempts, f"compose: {type(e).__name__}: {e}", now, counts)
+            current_app.logger.exception("rendering notification %s failed", item.id)
+            _failure(item.id, item.attempts, f"compose: {type(e).__name__}: {e}", now, counts)
             continue
         try:
             outgoing.send(message)
+        except transport.Unreachable as e:  # no connection: no message was tried
+            counts.unreachable = True
+            _release(batch[i:], e, now, counts)
+            return False
         except MESSAGE_ERRORS as e:
-            _failure(notification_id, attempts, describe(e), now, counts)
-        except UNREACHABLE as e:
+            _failure(item.id, item.attempts, describe(e), now, counts, item.expires_at)
+            if getattr(e, "smtp_code", None) == 421:  # the server hung up: try later
+                counts.unreachable = True
+                _release(batch[i + 1:], e, now, counts)
+                return False
+        except UNREACHABLE as e:  # the connection broke with this message in hand
             outgoing.close()
-            for rest_id, rest_attempts, _ in batch[i:]:
-                _failure(rest_id, rest_attempts, describe(e), now, counts)
+            counts.unreachable = True
+            _failure(item.id, item.attempts, describe(e), now, counts, item.expires_at)
+            _release(batch[i + 1:], e, now, counts)
             return False
         else:
             counts.sent += 1
-            _finish(notification_id, status="sent", sent_at=now, last_error="")
+            _finish(item.id, status="sent", sent_at=now, last_error="")
     return True
+
+
+def record_pass(now: datetime, counts: Counts) -> None:
+    """Keep when mail last went out and what last went wrong, for /healthz."""
+    if counts.sent:
+        beat("mail-sent", now)
+    if counts.unreachable or counts.retried or counts.failed:
+        beat("mail-error", now, counts.last_error)
 
 
 def describe(error: Exception) -> str:

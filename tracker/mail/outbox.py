@@ -7,7 +7,7 @@ worker delivers (tracker.mail.delivery), so no page waits for, or tells anything
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -20,21 +20,31 @@ from ..models import Notification
 
 @dataclass
 class Counts:
-    """What a pass did: rows queued, mail sent, failed for good, skipped, to be retried."""
+    """What a pass did: rows queued, mail sent, failed for good, skipped, to be retried, put
+    back untried because the server was unreachable."""
 
     queued: int = 0
     sent: int = 0
     failed: int = 0
     skipped: int = 0
     retried: int = 0
+    deferred: int = 0
+    unreachable: bool = field(default=False, compare=False)
+    last_error: str = field(default="", compare=False)
 
     def __add__(self, other: Counts) -> Counts:
-        return Counts(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+        numbers = {f.name: getattr(self, f.name) + getattr(other, f.name)
+                   for f in fields(self) if f.compare}
+        return Counts(**numbers, unreachable=self.unreachable or other.unreachable,
+                      last_error=other.last_error or self.last_error)
 
     def __str__(self) -> str:
         text = (f"queued {self.queued}, sent {self.sent}, failed {self.failed}, "
                 f"skipped {self.skipped}")
-        return text + (f", retrying {self.retried}" if self.retried else "")
+        text += f", retrying {self.retried}" if self.retried else ""
+        text += f", waiting {self.deferred}" if self.deferred else ""
+        return text + (f"; mail server unreachable: {self.last_error}" if self.unreachable
+                       else "")
 
 
 def row(

@@ -22,6 +22,10 @@ from flask import current_app
 from ..models import utcnow
 
 
+class Unreachable(OSError):
+    """The mail server could not be reached: no message was handed over."""
+
+
 class Transport(Protocol):
     """Hands messages over, one at a time; ``send`` raises if one was not taken."""
 
@@ -60,7 +64,10 @@ class SMTPTransport:
     def send(self, message: EmailMessage) -> None:
         """Send one message; raise the server's refusal or the lost connection."""
         if self.smtp is None:
-            self.smtp = self._open()
+            try:
+                self.smtp = self._open()
+            except (smtplib.SMTPException, OSError) as e:
+                raise Unreachable(f"{type(e).__name__}: {e}") from e
         try:
             self.smtp.send_message(message)
         except smtplib.SMTPResponseException as e:

@@ -23,8 +23,7 @@ class Item:
     """A milestone as the dashboard lists it: its state joined with its step's text."""
 
     id: int
-    step: Step | None  # None when a roadmap no longer has this step
-    step_id: str
+    step: Step
     due: date
     done_on: date | None  # in the learner's zone
     late: bool  # open and due before today
@@ -33,11 +32,11 @@ class Item:
 
     @property
     def title(self) -> str:
-        return self.step.title if self.step else self.step_id
+        return self.step.title
 
     @property
     def topic(self) -> str:
-        return self.step.topic if self.step else ""
+        return self.step.topic
 
 
 @dataclass
@@ -113,7 +112,12 @@ def summarize(
     plan: Plan, milestones: Sequence[MilestoneState], zone: ZoneInfo, catalog: Catalog,
     today: date
 ) -> Summary:
-    """Join a plan's milestones with roadmap text and work out its pace at ``today``."""
+    """Join a plan's milestones with roadmap text and work out its pace at ``today``.
+
+    A milestone whose step left ``plans/`` is neither listed nor counted: its row, and the
+    progress recorded on it, stay in the database for when it comes back.
+    """
+    milestones = [m for m in milestones if catalog.step(m.step_id) is not None]
     # One column at a time: the pace and chart read two columns of every milestone, the
     # page lists a few dozen milestones in full.
     ids, step_ids, phase_ids, due, done_at, notes, links = (
@@ -121,9 +125,13 @@ def summarize(
     dues = list(due)
     done_on = done_dates(done_at, zone)
 
+    steps = [catalog.step(step_id) for step_id in step_ids]
+
     def item_at(i: int) -> Item:
-        return Item(ids[i], catalog.step(step_ids[i]), step_ids[i], dues[i], done_on[i],
-                    done_on[i] is None and dues[i] < today, notes[i], links[i])
+        step = steps[i]
+        assert step is not None  # the milestones of steps that left were left out above
+        return Item(ids[i], step, dues[i], done_on[i], done_on[i] is None and dues[i] < today,
+                    notes[i], links[i])
 
     phases: list[PhaseRow] = []
     start = 0

@@ -61,6 +61,8 @@ def _reminder(
                Milestone.done_at.is_(None), Milestone.due_date == day)
         .order_by(Milestone.position)
     ).all()
+    catalog = get_catalog()  # a step gone from plans/ since the sweep is not reminded
+    milestones = [m for m in milestones if catalog.step(m.step_id) is not None]
     if not milestones:
         return None
     items = _items(milestones)

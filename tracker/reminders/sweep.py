@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy import select
 
+from ..catalog import get_catalog
 from ..core.localtime import iso_week, local_instant, zone
 from ..database import db
 from ..mail import outbox
@@ -160,13 +161,15 @@ def _batch_rows(learners: Sequence[Learner], now: datetime) -> list[dict[str, An
     if wanted:
         days = {d for lr in wanted for *_, d in lr.reminders}
         open_by_plan: dict[tuple[int, date], list[int]] = {}
-        for m_id, plan_id, due in db.session.execute(
-            select(Milestone.id, Milestone.plan_id, Milestone.due_date)
+        catalog = get_catalog()
+        for m_id, plan_id, due, step_id in db.session.execute(
+            select(Milestone.id, Milestone.plan_id, Milestone.due_date, Milestone.step_id)
             .where(Milestone.plan_id.in_([lr.plan_id for lr in wanted]),
                    Milestone.due_date.in_(days), Milestone.done_at.is_(None))
             .order_by(Milestone.plan_id, Milestone.position)
         ):
-            open_by_plan.setdefault((plan_id, due), []).append(m_id)
+            if catalog.step(step_id) is not None:  # a step gone from plans/ is not reminded
+                open_by_plan.setdefault((plan_id, due), []).append(m_id)
         for lr in wanted:
             for kind, key, instant, day in lr.reminders:
                 ids = open_by_plan.get((lr.plan_id, day))
@@ -182,8 +185,10 @@ def _batch_rows(learners: Sequence[Learner], now: datetime) -> list[dict[str, An
     weekly = [lr for lr in learners if lr.weekly and lr.weekly[0] not in existing]
     if weekly:
         m = Milestone
+        catalog = get_catalog()
         milestones = {
-            plan_id: [row[1:] for row in plan_rows]
+            # Steps gone from plans/ are left out of the numbers; their rows stay.
+            plan_id: [row[1:] for row in plan_rows if catalog.step(row[2]) is not None]
             for plan_id, plan_rows in groupby(db.session.execute(
                 select(m.plan_id, m.id, m.step_id, m.due_date, m.done_at)
                 .where(m.plan_id.in_([lr.plan_id for lr in weekly]))

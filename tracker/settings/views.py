@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, logout_user
 from flask_wtf import FlaskForm
@@ -15,13 +15,14 @@ from wtforms import Field
 
 from ..accounts import emails
 from ..accounts.forms import ResendForm
-from ..accounts.sessions import log_in
+from ..accounts.sessions import current_session_id, end_session, log_in
 from ..calendar.card import calendar_card
 from ..core.scheduling import WEEKDAYS
 from ..database import db
 from ..extensions import limiter
-from ..models import Notification, User, utcnow
+from ..models import LoginSession, Notification, User, utcnow
 from ..plans.queries import current_plan
+from ..web.forms import ActionForm
 from . import unsubscribe
 from .forms import ChangeEmailForm, ChangePasswordForm, DeleteAccountForm, SettingsForm
 
@@ -100,6 +101,10 @@ def _render(form: SettingsForm | None = None, status: int = 200, *,
         zone=current_user.zone,
         kinds=KIND_NAMES,
         resend=ResendForm(),
+        sessions=db.session.scalars(
+            select(LoginSession).where(LoginSession.user_id == current_user.id)
+            .order_by(LoginSession.last_seen_at.desc(), LoginSession.id.desc())).all(),
+        this_session=current_session_id(),
     ), status
 
 
@@ -167,8 +172,8 @@ def change_password() -> ResponseReturnValue:
         return _render(status=400, password=form)
     user = current_user._get_current_object()
     user.password_hash = generate_password_hash(form.password.data)
+    log_in(user, utcnow(), end_others=True)  # this browser starts afresh; the others end
     db.session.commit()
-    log_in(user)  # the old session's mark is void: this device starts a new one
     flash("Your password is changed. Other devices where you were logged in are logged out.")
     return redirect(url_for("settings.index"))
 
@@ -189,3 +194,37 @@ def delete_account() -> ResponseReturnValue:
     session.clear()
     flash("Your account and all its data are deleted.")
     return redirect(url_for("index"))
+
+
+@bp.post("/settings/sessions/<int(max=9223372036854775807):session_id>/end", endpoint="end_session")
+@login_required
+def end_session_view(session_id: int) -> ResponseReturnValue:
+    """Sign one browser out; another learner's session answers 404."""
+    row = db.session.scalar(select(LoginSession).where(
+        LoginSession.id == session_id, LoginSession.user_id == current_user.id))
+    if row is None:
+        abort(404)
+    if not ActionForm().validate():
+        return redirect(url_for("settings.index"))
+    if row.id == current_session_id():
+        end_session()
+        db.session.commit()
+        flash("You are signed out.")
+        return redirect(url_for("accounts.login"))
+    db.session.delete(row)
+    db.session.commit()
+    flash("That browser is signed out: it has to log in again.")
+    return redirect(url_for("settings.index") + "#sessions")
+
+
+@bp.post("/settings/sessions/end-all")
+@login_required
+def end_all_sessions() -> ResponseReturnValue:
+    """Sign every browser out, this one included."""
+    if not ActionForm().validate():
+        return redirect(url_for("settings.index"))
+    db.session.execute(delete(LoginSession).where(LoginSession.user_id == current_user.id))
+    end_session()
+    db.session.commit()
+    flash("You are signed out everywhere, here too.")
+    return redirect(url_for("accounts.login"))

@@ -18,6 +18,14 @@ def day(value: date, fmt: str = "%a %-d %b") -> Markup:
     return Markup(f'<time datetime="{value.isoformat()}">{escape(value.strftime(fmt))}</time>')
 
 
+def masked(email: str) -> str:
+    """Show an address so its owner knows it and a stranger holding a link learns little:
+    l•••@example.com."""
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}•••@{domain}"
+
+
 def init_app(app: Flask) -> None:
     """Register the filters."""
     app.add_template_filter(day)
+    app.add_template_filter(masked)
