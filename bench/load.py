@@ -60,13 +60,13 @@ class Learner:
 def prepare(url: str, connections: int) -> list[Learner]:
     """Log ``connections`` learners in, spread over the database; return their identities."""
     from flask import session
-    from flask_login import login_user
     from flask_wtf.csrf import generate_csrf
 
     from tracker import create_app
+    from tracker.accounts.sessions import log_in
     from tracker.calendar import tokens as calendar
     from tracker.database import db
-    from tracker.models import User
+    from tracker.models import User, utcnow
     from tracker.plans import queries as progress
 
     check_schema(url)
@@ -84,7 +84,7 @@ def prepare(url: str, connections: int) -> list[Learner]:
         with app.app_context(), app.test_request_context("/", environ_base=environ):
             user = db.session.get(User, 1 + k * step)
             assert user is not None
-            login_user(user)
+            log_in(user, utcnow())  # a session row, as a log-in makes it
             csrf = generate_csrf()
             cookie = serializer.dumps(dict(session))
             token = calendar.feed_token(user) or calendar.issue_token(user)

@@ -23,7 +23,7 @@ from tracker import create_app
 from tracker.calendar import tokens as calendar
 from tracker.core import scheduling
 from tracker.core.roadmaps import load_catalog
-from tracker.models import Milestone, Model, Plan, User
+from tracker.models import Milestone, Model, Plan, User, new_secret
 from tracker.schema import upgrade
 
 ZONES = (
@@ -202,6 +202,7 @@ def seed(url: str, learners: int, milestones: int, today: date) -> dict[str, flo
                 "feed_token_hash": feeds[i][1],
                 "feed_alarm": False,
                 "calendar_changed_at": now,
+                "link_secret": new_secret(),
             }
         )
         # Learners run behind by 0-9 days: some on track, some behind.

@@ -14,6 +14,7 @@ from alembic.migration import MigrationContext
 from conftest import pg_url, private_schema
 
 from tracker import models  # noqa: F401  (registers every table)
+from tracker import create_app
 from tracker.database import db, read_one, read_only, read_then_write, writing
 from tracker.models import Model
 from tracker.schema import alembic_config, upgrade
@@ -229,3 +230,31 @@ def test_a_read_then_write_view_writes_inside_writing_only(app, make_user):
         inside()
     with app.app_context():
         assert db.session.get(models.User, user_id).timezone == "Europe/Berlin"
+
+
+def test_upgrading_a_database_with_learners_keeps_them(empty_engine):
+    # Each migration runs on a database that has data: SQLite rebuilds "user" to change it,
+    # and with foreign keys on (as the app's engine has them) dropping the old table would
+    # cascade to every plan.
+    app = create_app({"TESTING": True, "SECRET_KEY": "x",
+                      "DATABASE_URL": empty_engine.url.render_as_string(hide_password=False)})
+    with app.app_context():
+        engine = db.engine
+    upgrade(engine, "0001")
+    with empty_engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO \"user\" (id, email, password_hash, created_at, timezone, reminder_time,"
+            " due_reminders, nudge_days, weekly_enabled, weekly_weekday, weekly_time, feed_alarm,"
+            " calendar_changed_at) VALUES (1, 'a@example.com', 'x', '2027-01-01 00:00:00',"
+            " 'UTC', '08:00:00', true, 2, true, 0, '08:00:00', false, '2027-01-01 00:00:00')"))
+        conn.execute(sa.text(
+            "INSERT INTO plan (id, user_id, outcome, recommended, roadmaps, answers, start_date,"
+            " study_days, created_at, updated_at) VALUES (1, 1, 'go', 'go', '[\"go\"]', '{}',"
+            " '2027-01-04', '01234', '2027-01-01 00:00:00', '2027-01-01 00:00:00')"))
+    upgrade(engine)
+    engine.dispose()
+    with empty_engine.connect() as conn:
+        assert conn.scalar(sa.text("SELECT count(*) FROM plan")) == 1
+        secret = conn.scalar(sa.text('SELECT link_secret FROM "user"'))
+        assert secret and len(secret) >= 16
+    assert drift(empty_engine) == []
