@@ -13,8 +13,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from conftest import pg_url, private_schema
 
-from tracker import models  # noqa: F401  (registers every table)
-from tracker import create_app
+from tracker import (
+    create_app,
+    models,  # noqa: F401  (registers every table)
+)
 from tracker.database import db, read_one, read_only, read_then_write, writing
 from tracker.models import Model
 from tracker.schema import alembic_config, upgrade
