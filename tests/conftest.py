@@ -42,6 +42,7 @@ from tracker.schema import upgrade
 CI = os.environ.get("CI") == "true"
 PG_URL = os.environ.get("TRACKER_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PASSWORD = "correct horse battery"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def missing(reason: str) -> None:
@@ -339,12 +340,14 @@ class Browser:
     def __init__(self, port: int) -> None:
         self.port = port
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self.extra_headers: dict[str, str] = {}
         self.cookies: dict[str, str] = {}
 
     def request(
         self, method: str, path: str, form: dict[str, Any] | None = None
     ) -> tuple[int, str]:
-        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items()),
+                   **self.extra_headers}
         body = None
         if form is not None:
             body = urlencode(form, doseq=True)
@@ -391,31 +394,47 @@ class Browser:
 
 
 @pytest.fixture
-def served(app_config: dict[str, Any], app: Flask, tmp_path: Path) -> Iterator[int]:
-    """Serve the app with gunicorn, two worker processes, on the test database; yield the port.
+def serve(app_config: dict[str, Any], app: Flask, tmp_path: Path) -> Any:
+    """Return a context manager that serves the app with gunicorn and yields its port.
 
-    The way production runs it (README): what a test shows here holds across processes.
+    ``serve(workers=4, RATELIMIT_STORAGE_URI=...)``: the way production runs it (README),
+    on the test database; what a test shows there holds across processes.
     """
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, **{f"TRACKER_{k}": str(v) for k, v in app_config.items()
-                            if k in ("SECRET_KEY", "DATABASE_URL", "BASE_URL", "MAIL_URL")}}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
-         "--log-level", "warning", "tracker:create_app()"],
-        env=env, cwd=tmp_path)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("gunicorn did not start") from None
-                time.sleep(0.1)
+
+    @contextmanager
+    def start(workers: int = 2, **config: Any) -> Iterator[int]:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        settings = {k: v for k, v in app_config.items()
+                    if k in ("SECRET_KEY", "DATABASE_URL", "BASE_URL", "MAIL_URL")}
+        env = {**os.environ, **{f"TRACKER_{k}": str(v) for k, v in {**settings, **config}.items()}}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--workers", str(workers),
+             "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
+             "--config", str(ROOT / "gunicorn.conf.py"), "tracker:create_app()"],
+            env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError(f"gunicorn did not start: {proc.stderr}") from None
+                    time.sleep(0.1)
+            yield port
+        finally:
+            proc.terminate()
+            start.log = proc.communicate(timeout=30)[1]  # type: ignore[attr-defined]
+
+    start.log = ""  # type: ignore[attr-defined]  # gunicorn's output, once it has stopped
+    return start
+
+
+@pytest.fixture
+def served(serve: Any) -> Iterator[int]:
+    """Serve the app with gunicorn, two worker processes, on the test database; yield the port."""
+    with serve() as port:
         yield port
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)

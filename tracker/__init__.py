@@ -31,6 +31,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         RATELIMIT_HEADERS_ENABLED=True,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
         PROXIES=0,  # reverse proxies in front (nginx: 1), trusted for X-Forwarded-For/-Proto
+        WEB_PROCESSES=1,  # set by gunicorn.conf.py to its worker count
     )
     if test_config is None:
         app.config.from_prefixed_env("TRACKER")
@@ -54,11 +55,21 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     plans.init_app(app)
     calendar.init_app(app)
     settings.init_app(app)
+    if not limits_are_shared(app):
+        app.logger.warning("%s web processes count rate limits alone (memory://): set "
+                           "TRACKER_RATELIMIT_STORAGE_URI to redis://…",
+                           app.config["WEB_PROCESSES"])
     if app.config["PROXIES"]:
         # Behind nginx every request comes from 127.0.0.1: the rate limits would be global.
         n = int(app.config["PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
     return app
+
+
+def limits_are_shared(app: Flask) -> bool:
+    """Say whether every process serving the app counts rate limits in one place."""
+    in_memory = str(app.config["RATELIMIT_STORAGE_URI"]).startswith("memory://")
+    return not in_memory or int(app.config["WEB_PROCESSES"]) <= 1
 
 
 def _instance_secret(app: Flask) -> str:

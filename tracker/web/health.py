@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask, current_app, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -65,9 +65,16 @@ def healthz() -> ResponseReturnValue:
         "last_beat": _when(beat),
         "status": "ok" if beat and now - beat < STALE_AFTER else ("stale" if beat else "never"),
     }
+    processes = int(current_app.config["WEB_PROCESSES"])
+    storage = str(current_app.config["RATELIMIT_STORAGE_URI"]).partition("://")[0]
+    shared = storage != "memory" or processes <= 1
+    limits = {"storage": storage, "web_processes": processes, "shared": shared}
+    if not shared:
+        limits["warning"] = (f"{processes} processes count rate limits alone: "
+                             "set TRACKER_RATELIMIT_STORAGE_URI to redis://")
     # Still 200 when degraded: the web app serves; mail is only delayed. The fields tell ops.
-    status = "degraded" if mail["status"] != "ok" else "ok"
-    return jsonify(status=status, database="ok", scheduler=worker, mail=mail)
+    status = "degraded" if mail["status"] != "ok" or not shared else "ok"
+    return jsonify(status=status, database="ok", scheduler=worker, mail=mail, rate_limits=limits)
 
 
 def init_app(app: Flask) -> None:

@@ -1,0 +1,112 @@
+"""Every rate limit holds under gunicorn with four workers sharing Redis, as in production."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from conftest import Browser, missing
+
+from tracker.accounts.tokens import reset_token
+from tracker.database import db
+from tracker.models import User, utcnow
+
+REDIS = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+def shared_limits() -> Iterator[dict[str, str]]:
+    """Point the limits at the local Redis, under a key prefix of this test's own."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS)
+    try:
+        client.ping()
+    except redis.ConnectionError as e:
+        missing(f"Redis is not reachable at {REDIS}: {e}")
+    prefix = f"test-{uuid.uuid4().hex[:12]}"
+    yield {"RATELIMIT_STORAGE_URI": REDIS, "RATELIMIT_KEY_PREFIX": prefix}
+    for key in client.scan_iter(f"*{prefix}*"):
+        client.delete(key)
+    client.close()
+
+
+def hammer(send: Callable[[int], tuple[int, Any]], limit: int) -> None:
+    """Send limit requests that pass the limit, then one that must be refused."""
+    for i in range(limit):
+        status, _ = send(i)
+        assert status != 429, f"request {i + 1} of a limit of {limit} was refused"
+    status, headers = send(limit)
+    assert status == 429, f"request {limit + 1} passed a limit of {limit}"
+    assert int(headers["Retry-After"]) > 0
+
+
+def post(browser: Browser, path: str, form: dict[str, Any], page: str = "/login") -> Any:
+    """POST a form with a fresh CSRF token, as a browser that loaded ``page`` would."""
+    form = {"csrf_token": browser.csrf(page), **form}
+    status, _ = browser.request("POST", path, form)
+    return status, browser.headers
+
+
+def test_every_limit_holds_across_four_workers(app, make_user, serve, shared_limits):
+    user_id = make_user()
+    make_user("guessed@example.com")
+    with serve(workers=4, PROXIES=1, **shared_limits) as port:
+        def client(address: str) -> Browser:
+            browser = Browser(port)
+            browser.extra_headers = {"X-Forwarded-For": address}
+            return browser
+
+        # Log-in: 10 a minute per address, 20 an hour per account (from any addresses).
+        one = client("203.0.113.1")
+        hammer(lambda i: post(one, "/login", {"email": f"nobody{i}@example.com",
+                                              "password": "wrong"}), 10)
+        hammer(lambda i: post(client(f"203.0.113.{10 + i}"), "/login",
+                              {"email": "guessed@example.com", "password": "wrong"}), 20)
+        # Sign-up: 20 an hour per address.
+        two = client("203.0.113.2")
+        hammer(lambda i: post(two, "/signup", {"email": f"new{i}@example.com",
+                                               "password": "a long enough password"},
+                              "/signup"), 20)
+        # Reset requests: 10 a minute per address, 5 an hour per address asked about.
+        three = client("203.0.113.3")
+        hammer(lambda i: post(three, "/reset", {"email": f"someone{i}@example.com"},
+                              "/reset"), 10)
+        hammer(lambda i: post(client(f"203.0.113.{40 + i}"), "/reset",
+                              {"email": "target@example.com"}, "/reset"), 5)
+        # A reset link's form: 10 a minute per address.
+        with app.app_context():
+            token = reset_token(db.session.get(User, user_id), utcnow())
+        four = client("203.0.113.4")
+        hammer(lambda i: post(four, f"/reset/{token}", {"password": "short"},
+                              f"/reset/{token}"), 10)
+        # Signed in: 5 confirmation resends an hour, 10 password checks an hour per learner.
+        five = client("203.0.113.5")
+        five.login("learner@example.com", "/settings")
+        hammer(lambda i: post(five, "/resend-confirmation", {}, "/settings"), 5)
+        hammer(lambda i: post(five, "/settings/password",
+                              {"change-current": "wrong", "change-password": "x" * 12,
+                               "change-confirm": "x" * 12}, "/settings"), 10)
+
+
+def test_a_proxy_header_is_not_trusted_unless_configured(app, make_user, serve, shared_limits):
+    with serve(workers=4, **shared_limits) as port:
+        browser = Browser(port)
+
+        def from_anywhere(i: int) -> tuple[int, Any]:
+            browser.extra_headers = {"X-Forwarded-For": f"198.51.100.{i}"}
+            return post(browser, "/login", {"email": f"nobody{i}@example.com",
+                                            "password": "wrong"})
+
+        hammer(from_anywhere, 10)
+
+
+def test_workers_that_count_alone_are_warned_about(app, serve):
+    with serve(workers=2) as port:
+        status, page = Browser(port).request("GET", "/healthz")
+    assert status == 200
+    page = page.replace(" ", "")
+    assert '"shared":false' in page and '"status":"degraded"' in page
+    assert "share no rate-limit counts" in serve.log  # gunicorn.conf.py, at start
