@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from conftest import Browser, missing
+from conftest import PASSWORD, Browser, missing
 
 from tracker.accounts.tokens import reset_token
 from tracker.database import db
@@ -110,3 +110,40 @@ def test_workers_that_count_alone_are_warned_about(app, serve):
     page = page.replace(" ", "")
     assert '"shared":false' in page and '"status":"degraded"' in page
     assert "share no rate-limit counts" in serve.log  # gunicorn.conf.py, at start
+
+
+def test_strangers_cannot_lock_the_owner_out(app, make_user, serve, shared_limits):
+    make_user()
+    with serve(workers=4, PROXIES=1, **shared_limits) as port:
+        owner = Browser(port)
+        owner.extra_headers = {"X-Forwarded-For": "192.0.2.1"}
+        token = owner.login("learner@example.com", "/settings")  # her laptop, last week
+        assert "tracker_device" in owner.cookies
+        owner.request("POST", "/logout", {"csrf_token": token})
+
+        def stranger(i: int) -> tuple[int, Any]:
+            browser = Browser(port)
+            browser.extra_headers = {"X-Forwarded-For": f"198.51.100.{i}"}
+            return post(browser, "/login", {"email": "learner@example.com",
+                                            "password": f"guess {i}"})
+
+        # The account's budget for unknown browsers (her first log-in was one of them).
+        hammer(stranger, 19)
+        assert stranger(99)[0] == 429
+
+        # Her own browser, on a new network, with the right password: still in.
+        owner.extra_headers = {"X-Forwarded-For": "203.0.113.77"}
+        assert post(owner, "/login", {"email": "learner@example.com",
+                                      "password": PASSWORD})[0] == 302
+        assert owner.request("GET", "/settings")[0] == 200
+        # A browser she never used waits like the strangers (OWASP: lock the unknown out).
+        fresh = Browser(port)
+        fresh.extra_headers = {"X-Forwarded-For": "203.0.113.78"}
+        assert post(fresh, "/login", {"email": "learner@example.com",
+                                      "password": PASSWORD})[0] == 429
+        # A device cookie for another account is no key to this one.
+        other = Browser(port)
+        other.cookies["tracker_device"] = owner.cookies["tracker_device"]
+        other.extra_headers = {"X-Forwarded-For": "203.0.113.79"}
+        assert post(other, "/login", {"email": "someone@example.com",
+                                      "password": PASSWORD})[0] != 302

@@ -19,6 +19,7 @@ from ..extensions import limiter
 from ..models import utcnow
 from ..web.urls import next_or_dashboard
 from . import emails, tokens
+from .devices import device_key, remember_device, trusted_device, untrusted_device
 from .forms import LoginForm, NewPasswordForm, ResendForm, ResetRequestForm, SignupForm
 from .sessions import email_key, end_session, find_user, log_in, new_account
 
@@ -61,7 +62,11 @@ def signup() -> ResponseReturnValue:
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit("10 per minute", methods=["POST"])
-@limiter.limit("20 per hour", methods=["POST"], key_func=email_key)
+# Per account, from browsers that never signed in to it; a browser that did (its device
+# cookie) has a budget of its own, so strangers cannot lock the owner out.
+@limiter.limit("20 per hour", methods=["POST"], key_func=email_key, exempt_when=trusted_device)
+@limiter.limit("20 per hour", methods=["POST"], key_func=device_key,
+               exempt_when=untrusted_device)
 def login() -> ResponseReturnValue:
     """Log a learner in; one message for a wrong email or a wrong password."""
     form = LoginForm()
@@ -73,7 +78,8 @@ def login() -> ResponseReturnValue:
         ):
             log_in(user, utcnow())
             db.session.commit()
-            return redirect(next_or_dashboard(request.args.get("next")))
+            return remember_device(redirect(next_or_dashboard(request.args.get("next"))),
+                                   user.email)
         form.password.errors.append("Email or password is incorrect.")
     return render_template("accounts/login.html", form=form), 400 if form.errors else 200
 
