@@ -45,7 +45,7 @@ def test_settings_list_the_sessions_and_sign_them_out(app, make_user, served):
     phone.login("learner@example.com", "/settings")
     _, page = laptop.request("GET", "/settings")
     rows = re.findall(r'action="/settings/sessions/(\d+)/end"', page)
-    assert len(rows) == 2 and "(this browser)" in page
+    assert len(rows) == 2 and " · this browser" in page
     with app.app_context():
         phone_id = max(db.session.scalars(select(LoginSession.id)))
     status, _ = laptop.request("POST", f"/settings/sessions/{phone_id}/end",

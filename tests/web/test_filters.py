@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from tracker.web.filters import day
+import pytest
+
+from tracker.web.filters import browser, day, masked
 
 
 def test_day_is_a_time_element_with_an_iso_date() -> None:
@@ -30,3 +32,19 @@ def test_day_is_kept_by_date_and_format() -> None:
     assert day(date(2027, 3, 1)) is first  # the same element, not formatted again
     assert day(date(2027, 3, 1), "%d %B") == '<time datetime="2027-03-01">01 March</time>'
     assert day(date(2027, 3, 2)) == '<time datetime="2027-03-02">Tue 2 Mar</time>'
+
+
+@pytest.mark.parametrize(("user_agent", "name"), [
+    ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+     "Chrome/131.0.0.0 Safari/537.36", "Chrome on Linux"),
+    ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
+     "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1", "Mobile Safari on iOS"),
+    ("", "An unknown browser"),
+    ("curl/8.5.0", "curl"),
+])
+def test_browser_names_what_signed_in(user_agent: str, name: str) -> None:
+    assert browser(user_agent) == name
+
+
+def test_masked_keeps_the_domain() -> None:
+    assert masked("learner@example.com") == "l•••@example.com"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from functools import lru_cache
 
+import ua_parser
 from flask import Flask
 from markupsafe import Markup, escape
 
@@ -25,7 +26,18 @@ def masked(email: str) -> str:
     return f"{local[:1]}•••@{domain}"
 
 
+@lru_cache(maxsize=256)
+def browser(user_agent: str) -> str:
+    """Name a browser the way a person would: "Chrome on Linux", "Mobile Safari on iOS"."""
+    parsed = ua_parser.parse(user_agent) if user_agent else None
+    if parsed is None or parsed.user_agent is None:
+        return "An unknown browser"
+    name = parsed.user_agent.family
+    return f"{name} on {parsed.os.family}" if parsed.os and parsed.os.family != "Other" else name
+
+
 def init_app(app: Flask) -> None:
     """Register the filters."""
     app.add_template_filter(day)
     app.add_template_filter(masked)
+    app.add_template_filter(browser)
