@@ -225,7 +225,10 @@ class Notification(Model):
     __table_args__ = (sa.Index("ix_notification_pending", "status", "next_attempt_at", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    # None for mail addressed to an email address whose account (if any) the worker finds:
+    # a reset request, so the page does the same work whether or not the account exists.
+    user_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(sa.String(20))  # due, nudge, weekly, verify, reset
     # e.g. "due:42:2027-01-04", "weekly:42:2027-W01": inserting twice is a no-op.
     dedupe_key: Mapped[str] = mapped_column(sa.String(200), unique=True)

@@ -7,6 +7,7 @@ token is made when the message is composed, so its lifetime starts at sending.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from ..database import db
@@ -25,10 +26,10 @@ from .tokens import (
 )
 
 
-def _queue(user: User, kind: str, dedupe_key: str, now: datetime,
+def _queue(user: User | None, kind: str, dedupe_key: str, now: datetime,
            payload: dict[str, str] | None = None) -> None:
-    outbox.queue(db.session, user_id=user.id, kind=kind, dedupe_key=dedupe_key, due_at=now,
-                 now=now, payload=payload)
+    outbox.queue(db.session, user_id=user.id if user else None, kind=kind,
+                 dedupe_key=dedupe_key, due_at=now, now=now, payload=payload)
 
 
 def _numbered(user: User, kind: str) -> str:
@@ -47,9 +48,15 @@ def queue_account_exists(user: User, now: datetime) -> None:
     _queue(user, "account-exists", f"account-exists:{user.id}:{now:%Y-%m-%dT%H}", now)
 
 
-def queue_reset(user: User, now: datetime) -> None:
-    """Queue a reset email; a double-click within a minute sends one."""
-    _queue(user, "reset", f"reset:{user.id}:{now:%Y-%m-%dT%H:%M}", now)
+def queue_reset(email: str, now: datetime) -> None:
+    """Queue a reset email to an address; the worker sends it if an account has it.
+
+    The page does this same work for any address, so its timing tells nothing. A
+    double-click within a minute sends one.
+    """
+    email = email.strip().lower()
+    digest = hashlib.sha256(email.encode()).hexdigest()[:16]
+    _queue(None, "reset", f"reset:{digest}:{now:%Y-%m-%dT%H:%M}", now, {"email": email})
 
 
 def queue_email_change(user: User, new_email: str, now: datetime) -> None:

@@ -134,10 +134,9 @@ def reset_request() -> ResponseReturnValue:
     if not form.validate_on_submit():
         status = 400 if form.is_submitted() else 200
         return render_template("accounts/reset_request.html", form=form), status
-    user = find_user(form.email.data)
-    if user is not None:
-        emails.queue_reset(user, utcnow())
-        db.session.commit()
+    # The same work for every address: the worker finds out whether an account has it.
+    emails.queue_reset(form.email.data, utcnow())
+    db.session.commit()
     return render_template("accounts/reset_sent.html", email=form.email.data.strip().lower())
 
 

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, func, select, update
 
 from ..database import db
 from ..heartbeats import beat
@@ -177,6 +177,12 @@ def _renew(rest: list[Outgoing], until: datetime) -> None:
     db.session.commit()
 
 
+def _by_address(n: Notification) -> User | None:
+    """Return the account a notification addressed by email belongs to, if any."""
+    email = str(n.payload.get("email", "")).strip().lower()
+    return db.session.scalar(select(User).where(func.lower(User.email) == email)) if email else None
+
+
 def _compose(n: Notification, user: User, composers: Mapping[str, Composer]) -> Email | None:
     composer = composers.get(n.kind)
     if composer is None:
@@ -200,7 +206,7 @@ def _prepare(
         select(Notification).where(Notification.id.in_(ids)).order_by(Notification.id)
     ).all()
     users = {u.id: u for u in db.session.scalars(
-        select(User).where(User.id.in_({n.user_id for n in notifications})))}
+        select(User).where(User.id.in_({n.user_id for n in notifications} - {None})))}
     # Composers of plan mail look their plan up: one query for the batch, kept referenced
     # while composing so the session's identity map holds on to them.
     plan_ids = {n.payload.get("plan_id") for n in notifications} - {None}
@@ -213,8 +219,13 @@ def _prepare(
             n.status, n.claimed_until = "skipped", None
             n.last_error = "expired before it could be sent"
             continue
+        user = users.get(n.user_id) if n.user_id is not None else _by_address(n)
+        if user is None:  # mail to an address with no account: nothing to send, silently
+            counts.skipped += 1
+            n.status, n.claimed_until, n.last_error = "skipped", None, "no such account"
+            continue
         try:
-            message = _compose(n, users[n.user_id], composers)
+            message = _compose(n, user, composers)
         except Exception as e:  # a broken template must not stop other mail
             current_app.logger.exception("composing notification %s failed", n.id)
             failures.append((n.id, n.attempts, f"compose: {type(e).__name__}: {e}"))

@@ -49,7 +49,7 @@ class Counts:
 
 def row(
     *,
-    user_id: int,
+    user_id: int | None,
     kind: str,
     dedupe_key: str,
     due_at: datetime,
@@ -95,7 +95,7 @@ def queue_many(session: Session, rows: list[dict[str, Any]]) -> set[str]:
 def queue(
     session: Session,
     *,
-    user_id: int,
+    user_id: int | None,
     kind: str,
     dedupe_key: str,
     due_at: datetime,
