@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from conftest import PASSWORD, Browser, CSRF
+from conftest import CSRF, PASSWORD, Browser
 from sqlalchemy import select
 
 from tracker.database import db
