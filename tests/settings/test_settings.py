@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
-from conftest import PASSWORD, AuthActions
+from conftest import PASSWORD, AuthActions, deliver_mail
 from sqlalchemy import func as sa_func
 from sqlalchemy import select
 
@@ -59,7 +59,7 @@ def test_settings_show_current_values(client, signed_in):
     assert 'type="number" value="2"' in input_tag(page, "nudge_days")
     assert "checked" in input_tag(page, "due_reminders")
     assert '<option selected value="0">Monday</option>' in page
-    assert "confirmed" in page and "No failed deliveries." in page
+    assert "confirmed" in page and "No failed or expired deliveries." in page
 
 
 def test_save_settings(app, client, signed_in):
@@ -346,3 +346,16 @@ def test_password_checks_are_limited_per_learner(app_config, request):
     codes += [client.submit("/settings/delete", {"delete-password": "guess"}).status_code
               for _ in range(5)]
     assert codes == [400] * 10 + [429]
+
+
+def test_a_reminder_that_expired_undelivered_shows(app, client, signed_in, smtp_server):
+    monday = datetime(2027, 1, 4, 8, tzinfo=UTC)
+    with app.app_context():
+        outbox.queue(db.session, user_id=signed_in, kind="due", dedupe_key="due:expired",
+                     due_at=monday, now=monday, expires_at=monday + timedelta(hours=12))
+        db.session.commit()
+    with smtp_server.down():
+        deliver_mail(app, monday)  # the server is away, and stays away past the grace
+    deliver_mail(app, monday + timedelta(hours=13))
+    page = client.get("/settings").get_data(as_text=True)
+    assert 'id="mail-failures"' in page and "expired before it could be sent" in page

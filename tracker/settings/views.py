@@ -76,7 +76,10 @@ def mail_status(user: User) -> dict[str, Any]:
 
     failures = db.session.scalars(
         select(Notification)
-        .where(Notification.user_id == user.id, Notification.status == "failed")
+        .where(Notification.user_id == user.id,
+               (Notification.status == "failed")
+               | ((Notification.status == "skipped")
+                  & Notification.last_error.startswith("expired")))
         .order_by(Notification.due_at.desc(), Notification.id.desc())
         .limit(FAILURES_SHOWN)
     ).all()
