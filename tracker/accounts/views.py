@@ -44,19 +44,19 @@ def signup() -> ResponseReturnValue:
     email = form.email.data.strip().lower()
     now = utcnow()
     password_hash = generate_password_hash(form.password.data)
-    existing = find_user(email)
-    if existing is None:
-        try:
-            emails.queue_verification(new_account(email, password_hash, now), now)
-            db.session.commit()
-        except IntegrityError:  # the same address signed up a moment ago, in another request
-            db.session.rollback()
-            existing = find_user(email)
-    if existing is not None:
-        # The password was hashed anyway, so a taken address answers as slowly as a new
-        # one; its owner gets a note instead of a confirmation link: the page reveals nothing.
+    # Both outcomes run the same statements, so neither the page nor its timing tells
+    # whether the address has an account: try to add it, and if the address is taken (the
+    # unique constraint, whoever took it and when) tell its owner instead.
+    try:
+        with db.session.begin_nested():
+            user = new_account(email, password_hash, now)
+        emails.queue_verification(user, now)
+    except IntegrityError:
+        existing = find_user(email)
+        assert existing is not None
+        # The password was hashed anyway; its owner gets a note instead of a link.
         emails.queue_account_exists(existing, now)
-        db.session.commit()
+    db.session.commit()
     return render_template("accounts/check_inbox.html", email=email, form=LoginForm(email=email))
 
 
