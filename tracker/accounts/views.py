@@ -7,7 +7,18 @@ same page either way, and only the mailbox owner learns the rest.
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from datetime import datetime
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from itsdangerous import BadSignature, SignatureExpired
@@ -16,7 +27,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..database import db
 from ..extensions import limiter
-from ..models import utcnow
+from ..models import User, utcnow
+from ..web.forms import ActionForm
 from ..web.urls import next_or_dashboard
 from . import emails, tokens
 from .devices import device_key, remember_device, trusted_device, untrusted_device
@@ -168,18 +180,31 @@ def _no_referrer(page: str, status: int) -> ResponseReturnValue:
     return page, status, {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
 
 
-@bp.get("/email/<token>")
-def change_email(token: str) -> ResponseReturnValue:
-    """Move the account to the new address its emailed link names, and tell the old one."""
-    now = utcnow()
+def _change_link(token: str, now: datetime) -> tuple[User, str]:
+    """Return the account and new address a change link names; else answer why not."""
     try:
         user, new = tokens.email_change(token, now)
     except BadSignature as e:
-        return render_template("accounts/change_invalid.html",
-                               expired=isinstance(e, SignatureExpired)), 400
-    old = user.email
+        abort(make_response(render_template("accounts/change_invalid.html",
+                                            expired=isinstance(e, SignatureExpired)), 400))
     if find_user(new) is not None:  # another account took the address since the link was sent
-        return render_template("accounts/change_invalid.html", taken=new), 409
+        abort(make_response(render_template("accounts/change_invalid.html", taken=new), 409))
+    return user, new
+
+
+@bp.get("/email/<token>")
+def change_email_confirm(token: str) -> ResponseReturnValue:
+    """Ask before moving the account: mail scanners open every link, so a GET moves nothing."""
+    _user, new = _change_link(token, utcnow())
+    return render_template("accounts/change_confirm.html", email=new, form=ActionForm())
+
+
+@bp.post("/email/<token>")
+def change_email(token: str) -> ResponseReturnValue:
+    """Move the account to the new address its emailed link names, and tell the old one."""
+    now = utcnow()
+    user, new = _change_link(token, now)
+    old = user.email
     user.email, user.email_verified_at = new, now  # the link came to it: the address works
     try:
         db.session.flush()
