@@ -241,6 +241,8 @@ class SMTPSink:
         self.envelopes: list[tuple[str, list[str]]] = []  # (MAIL FROM, RCPT TOs)
         self.raw: list[bytes] = []  # the messages as they came over the wire
         self.refusing = False
+        self.refuse_every = 0  # answer 451 to every n-th message offered (0: never)
+        self.offered = 0  # messages offered, refused ones included
         with socket.socket() as s:  # a free port; the controller binds it right after
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
@@ -248,7 +250,8 @@ class SMTPSink:
         self._controller: Controller | None = None
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if self.refusing:
+        self.offered += 1
+        if self.refusing or (self.refuse_every and self.offered % self.refuse_every == 0):
             return "451 4.3.0 Try again later"
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         self.raw.append(envelope.original_content)

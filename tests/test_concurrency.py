@@ -23,7 +23,7 @@ from werkzeug.serving import make_server
 
 from tracker.catalog import get_catalog
 from tracker.database import db
-from tracker.mail import delivery, outbox
+from tracker.mail import claims, outbox
 from tracker.models import Milestone, Notification, Plan, User
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -325,7 +325,7 @@ def test_a_killed_worker_loses_nothing(app, smtp_sink, start_worker):
     # Left behind: the message in flight and the rest of the victim's batch.
     assert smtp_sink.held_id in {r.message_id for r in stranded} and len(stranded) > 1
     # Its claims come back once their lease runs out: a later pass sends them.
-    later = NOW + delivery.LEASE + timedelta(minutes=1)
+    later = NOW + claims.LEASE + timedelta(minutes=1)
     assert finish(start_worker(later)) == len(stranded)
 
     rows = outbox_rows(app)

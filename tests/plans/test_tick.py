@@ -93,7 +93,7 @@ def test_tick_reads_beside_a_writer_and_waits_for_it_only_to_write(
 
 @pytest.mark.parametrize("milestone_id", ["99999999999999999999", "9223372036854775808",
                                           "18446744073709551616", "0", "-1", "1e3", "%00"])
-def test_ids_no_row_can_have_answer_404(client, auth, learner, milestone_id):
+def test_ids_that_cannot_be_a_row_answer_404(client, auth, learner, milestone_id):
     # Past 2**63 - 1 an id used to reach the driver and overflow (500 on SQLite).
     auth.login()
     assert client.get(f"/milestones/{milestone_id}").status_code == 404

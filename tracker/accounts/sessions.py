@@ -72,13 +72,9 @@ def end_session() -> None:
     session.clear()
 
 
-def current_session_id() -> int | None:
-    """Return the id of this browser's session row, if it is signed in."""
-    token = session.get("_user_id")
-    if not isinstance(token, str) or not token:
-        return None
-    return db.session.scalar(select(LoginSession.id)
-                             .where(LoginSession.token_hash == _digest(token)))
+def is_this_browser(row: LoginSession, user: User) -> bool:
+    """Say whether a session row is the one this browser is signed in with."""
+    return bool(user.session_token) and row.token_hash == _digest(user.session_token)
 
 
 # Every signed-in request runs it: one statement, built once.

@@ -20,26 +20,20 @@ import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import func, select
 
 from ..database import db
 from ..heartbeats import beat
 from ..models import Notification, Plan, User
 from . import transport
-from .message import Email, new_message_id
+from .claims import LEASE, claim, fail, finish, release, renew
+from .message import Email
 from .outbox import Counts
 
-# Minutes to wait after the 1st, 2nd, … failed attempt; the last attempt marks it failed.
-BACKOFF_MINUTES = (1, 5, 15, 60, 180, 360, 720)
-MAX_ATTEMPTS = len(BACKOFF_MINUTES) + 1
-LEASE = timedelta(seconds=90)  # renewed every RENEW_EVERY while the worker sends
-RENEW_EVERY = 30.0  # seconds
-PAUSE = timedelta(minutes=1)  # after the server could not be reached
-LAST_TRY = timedelta(minutes=5)  # before a message expires, however long its back-off
 BATCH = 50
+RENEW_EVERY = 30.0  # seconds between renewals of the claims still held
 
 # Builds the message for a notification, or returns None when there is nothing to send
 # any more (the row is then marked skipped). tracker.jobs.composers has one per kind.
@@ -86,95 +80,6 @@ def deliver(
                 break  # unreachable: the rest waits for a later pass
     record_pass(now, counts)
     return counts
-
-
-def claim(now: datetime, size: int, only_ids: Collection[int] | None = None) -> list[int]:
-    """Take up to ``size`` due rows for this worker; commit so the claim is visible."""
-    session = db.session
-    n = Notification
-    rows: list[Any] = []  # (id, Message-ID)
-    # Two queries, each an ordered walk of ix_notification_pending that stops at ``size``:
-    # claims a dead worker left behind (few), then pending rows in due order. One query
-    # with an OR of the two reads and sorts every pending row on every claim instead.
-    for ready in ((n.status == "sending") & (n.claimed_until <= now),
-                  (n.status == "pending") & (n.next_attempt_at <= now)):
-        query = select(n.id, n.message_id).where(ready)
-        if only_ids is not None:
-            query = query.where(n.id.in_(list(only_ids)))
-        query = (
-            query.order_by(n.next_attempt_at, n.id)
-            .limit(size - len(rows))
-            .with_for_update(skip_locked=True)  # ignored on SQLite, where BEGIN IMMEDIATE locks
-        )
-        rows += session.execute(query).all()
-        if len(rows) >= size:
-            break
-    ids = [notification_id for notification_id, _ in rows]
-    if ids:
-        # Attempts are counted at claim time, so a message that kills the worker cannot
-        # loop forever.
-        session.execute(
-            update(n).where(n.id.in_(ids))
-            .values(status="sending", claimed_until=now + LEASE, attempts=n.attempts + 1)
-        )
-        # A message keeps its first Message-ID, so a re-send after a crash reuses it.
-        new_ids = [{"id": i, "message_id": new_message_id()} for i, mid in rows if not mid]
-        if new_ids:
-            session.execute(update(n), new_ids)
-    session.commit()
-    return ids
-
-
-def _finish(notification_id: int, **values: Any) -> None:
-    # The table, not the class: a plain UPDATE, without the ORM's bulk-update bookkeeping
-    # (half the cost of recording a sent message, bench/weekly.py --profile).
-    table = cast(Table, Notification.__table__)
-    db.session.execute(
-        update(table).where(table.c.id == notification_id).values(claimed_until=None, **values)
-    )
-    db.session.commit()
-
-
-def _failure(
-    notification_id: int, attempts: int, error: str, now: datetime, counts: Counts,
-    expires_at: datetime | None = None,
-) -> None:
-    counts.last_error = error
-    if attempts >= MAX_ATTEMPTS:
-        counts.failed += 1
-        _finish(notification_id, status="failed", last_error=error)
-        return
-    counts.retried += 1
-    retry_at = now + timedelta(minutes=BACKOFF_MINUTES[attempts - 1])
-    if expires_at is not None and retry_at > expires_at - LAST_TRY:
-        # A long back-off would let a due-day reminder expire untried: one last try first.
-        retry_at = max(now + timedelta(minutes=1), expires_at - LAST_TRY)
-    _finish(notification_id, status="pending", last_error=error, next_attempt_at=retry_at)
-
-
-def _release(rest: list[Outgoing], error: Exception, now: datetime, counts: Counts) -> None:
-    """Put claimed messages back, their claim's attempt not spent: the server was not there."""
-    counts.last_error = describe(error)
-    if not rest:
-        return
-    table = cast(Table, Notification.__table__)
-    db.session.execute(
-        update(table).where(table.c.id.in_([o.id for o in rest]))
-        .values(status="pending", claimed_until=None, attempts=table.c.attempts - 1,
-                next_attempt_at=now + PAUSE, last_error=describe(error))
-    )
-    db.session.commit()
-    counts.deferred += len(rest)
-
-
-def _renew(rest: list[Outgoing], until: datetime) -> None:
-    """Extend this worker's claim on the messages it still holds."""
-    table = cast(Table, Notification.__table__)
-    db.session.execute(
-        update(table).where(table.c.id.in_([o.id for o in rest]), table.c.status == "sending")
-        .values(claimed_until=until)
-    )
-    db.session.commit()
 
 
 def _by_address(n: Notification) -> User | None:
@@ -238,7 +143,7 @@ def _prepare(
     db.session.commit()
     del notifications, users, plans
     for notification_id, attempts, error in failures:
-        _failure(notification_id, attempts, error, now, counts)
+        fail(notification_id, attempts, error, now, counts)
     return outgoing
 
 
@@ -250,34 +155,34 @@ def _send(
     for i, item in enumerate(batch):
         if time.monotonic() - renewed > RENEW_EVERY:
             renewed = time.monotonic()
-            _renew(batch[i:], now + timedelta(seconds=renewed - started) + LEASE)
+            renew([o.id for o in batch[i:]], now + timedelta(seconds=renewed - started) + LEASE)
         try:
             message = item.email.as_message()
         except Exception as e:  # a broken template must not stop other mail
             current_app.logger.exception("rendering notification %s failed", item.id)
-            _failure(item.id, item.attempts, f"compose: {type(e).__name__}: {e}", now, counts)
+            fail(item.id, item.attempts, f"compose: {type(e).__name__}: {e}", now, counts)
             continue
         try:
             outgoing.send(message)
         except transport.Unreachable as e:  # no connection: no message was tried
             counts.unreachable = True
-            _release(batch[i:], e, now, counts)
+            release([o.id for o in batch[i:]], describe(e), now, counts)
             return False
         except MESSAGE_ERRORS as e:
-            _failure(item.id, item.attempts, describe(e), now, counts, item.expires_at)
+            fail(item.id, item.attempts, describe(e), now, counts, item.expires_at)
             if getattr(e, "smtp_code", None) == 421:  # the server hung up: try later
                 counts.unreachable = True
-                _release(batch[i + 1:], e, now, counts)
+                release([o.id for o in batch[i + 1:]], describe(e), now, counts)
                 return False
         except UNREACHABLE as e:  # the connection broke with this message in hand
             outgoing.close()
             counts.unreachable = True
-            _failure(item.id, item.attempts, describe(e), now, counts, item.expires_at)
-            _release(batch[i + 1:], e, now, counts)
+            fail(item.id, item.attempts, describe(e), now, counts, item.expires_at)
+            release([o.id for o in batch[i + 1:]], describe(e), now, counts)
             return False
         else:
             counts.sent += 1
-            _finish(item.id, status="sent", sent_at=now, last_error="")
+            finish(item.id, status="sent", sent_at=now, last_error="")
     return True
 
 

@@ -15,7 +15,7 @@ from wtforms import Field
 
 from ..accounts import emails
 from ..accounts.forms import ResendForm
-from ..accounts.sessions import current_session_id, end_session, log_in
+from ..accounts.sessions import end_session, is_this_browser, log_in
 from ..calendar.card import calendar_card
 from ..core.scheduling import WEEKDAYS
 from ..database import db
@@ -104,10 +104,9 @@ def _render(form: SettingsForm | None = None, status: int = 200, *,
         zone=current_user.zone,
         kinds=KIND_NAMES,
         resend=ResendForm(),
-        sessions=db.session.scalars(
+        sessions=[(row, is_this_browser(row, current_user)) for row in db.session.scalars(
             select(LoginSession).where(LoginSession.user_id == current_user.id)
-            .order_by(LoginSession.last_seen_at.desc(), LoginSession.id.desc())).all(),
-        this_session=current_session_id(),
+            .order_by(LoginSession.last_seen_at.desc(), LoginSession.id.desc()))],
     ), status
 
 
@@ -209,7 +208,7 @@ def end_session_view(session_id: int) -> ResponseReturnValue:
         abort(404)
     if not ActionForm().validate():
         return redirect(url_for("settings.index"))
-    if row.id == current_session_id():
+    if is_this_browser(row, current_user):
         end_session()
         db.session.commit()
         flash("You are signed out.")

@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..database import db
 from ..heartbeats import last_beats
-from ..models import Notification, utcnow
+from ..models import Heartbeat, Notification, utcnow
 
 STALE_AFTER = timedelta(minutes=3)
 # Mail waiting longer than this past its time makes the app "degraded": the worker is down,
@@ -25,9 +25,8 @@ def _when(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def mail_status(now: datetime) -> dict[str, Any]:
+def mail_status(now: datetime, beats: dict[str, Heartbeat]) -> dict[str, Any]:
     """Report the mail transport: last success and error, the oldest waiting message."""
-    beats = last_beats()
     sent, error = beats.get("mail-sent"), beats.get("mail-error")
     oldest = db.session.scalar(
         select(func.min(Notification.due_at))
@@ -57,7 +56,7 @@ def healthz() -> ResponseReturnValue:
     try:
         db.session.execute(text("SELECT 1"))
         beats = last_beats()
-        mail = mail_status(now)
+        mail = mail_status(now, beats)
     except SQLAlchemyError as e:
         return jsonify(status="error", database=f"error: {type(e).__name__}"), 503
     beat = beats["worker"].beat_at if "worker" in beats else None
