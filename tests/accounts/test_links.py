@@ -89,7 +89,7 @@ def test_expired_verification_link(app, client, make_user):
     user_id = make_user(verified=False)
     token = token_for(app, user_id, verification_token, utcnow() - timedelta(days=3, minutes=1))
     response = client.get(f"/verify/{token}")
-    assert response.status_code == 400
+    assert response.status_code == 404
     assert "This confirmation link has expired" in response.get_data(as_text=True)
     assert user_by_email(app, "learner@example.com").email_verified_at is None
     # A day younger, it still works.
@@ -113,7 +113,7 @@ def test_tampered_verification_link(app, client, make_user, damage):
         "reset-token": token_for(app, user_id, reset_token, now),  # another salt
     }[damage]
     response = client.get(f"/verify/{bad}")
-    assert response.status_code == 400
+    assert response.status_code == 404
     assert "This confirmation link is not valid" in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(select(User).where(User.email_verified_at.is_not(None))) is None
@@ -234,9 +234,9 @@ def test_reset_happy_path(app, client, make_user, auth, smtp_server):
 
     # The link is single-use: the password it was made for is gone.
     used = client.get(path)
-    assert used.status_code == 400 and "This reset link is not valid" in used.get_data(as_text=True)
+    assert used.status_code == 404 and "This reset link is not valid" in used.get_data(as_text=True)
     again = {"password": "yet another password", "confirm": "yet another password"}
-    assert client.submit(path, again).status_code == 400
+    assert client.submit(path, again).status_code == 404
     auth.logout()
     assert auth.login(password=PASSWORD).status_code == 400
     assert auth.login(password=NEW_PASSWORD).status_code == 302
@@ -292,7 +292,7 @@ def test_expired_reset_link(app, client, make_user):
     user_id = make_user()
     old = token_for(app, user_id, reset_token, utcnow() - timedelta(hours=1, minutes=1))
     response = client.get(f"/reset/{old}")
-    assert response.status_code == 400
+    assert response.status_code == 404
     assert "This reset link has expired" in response.get_data(as_text=True)
     fresh = token_for(app, user_id, reset_token, utcnow() - timedelta(minutes=50))
     assert client.get(f"/reset/{fresh}").status_code == 200
@@ -308,7 +308,7 @@ def test_wrong_reset_link(app, client, make_user, bad):
         "forged": token_for(app, user_id, reset_token, now)[:-4] + "AAAA",
     }[bad]
     response = client.submit(f"/reset/{token}", {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
-    assert response.status_code == 400
+    assert response.status_code == 404
     assert "This reset link is not valid" in response.get_data(as_text=True)
     assert client.get("/settings").status_code == 302  # not logged in
 
@@ -383,8 +383,8 @@ def test_changing_the_address_takes_a_link_to_the_new_one(app, client, make_user
     [notice] = smtp_server.by_recipient("learner@example.com")
     assert notice["Subject"] == "Your Roadmap Tracker address was changed"
     assert "now uses new@example.com" in notice.get_body(("plain",)).get_content()
-    assert client.get(path).status_code == 400  # used: the account moved from that address
-    assert client.submit(path).status_code == 400
+    assert client.get(path).status_code == 404  # used: the account moved from that address
+    assert client.submit(path).status_code == 404
     auth.logout()
     assert auth.login("learner@example.com").status_code == 400
     assert auth.login("new@example.com").status_code == 302
@@ -447,7 +447,7 @@ def test_an_expired_or_broken_change_link(app, client, make_user):
                          lambda user, now: email_change_token(user, "new@example.com", now), now)
 
     response = client.get(f"/email/{link_made(utcnow() - CHANGE_MAX_AGE - timedelta(minutes=1))}")
-    assert response.status_code == 400 and "has expired" in response.get_data(as_text=True)
+    assert response.status_code == 404 and "has expired" in response.get_data(as_text=True)
     response = client.get(f"/email/{link_made(utcnow())[:-3]}")
-    assert response.status_code == 400 and "not valid" in response.get_data(as_text=True)
+    assert response.status_code == 404 and "not valid" in response.get_data(as_text=True)
     assert user_by_email(app, "learner@example.com").id == user_id

@@ -108,8 +108,8 @@ def test_a_deleted_accounts_links_die_with_it(app, make_user, served):
     stranger = Browser(served)
     for method in ("GET", "POST"):
         status, page = stranger.request(method, unsubscribe)
-        assert status == 400 and "next@example.com" not in page
-    assert stranger.request("GET", verify)[0] == 400
+        assert status == 404 and "next@example.com" not in page
+    assert stranger.request("GET", verify)[0] == 404
     with app.app_context():
         assert db.session.get(User, next_id).weekly_enabled is True
 

@@ -58,6 +58,19 @@ def test_a_form_error_shows_the_form_again_with_a_token(app, client, auth, make_
     assert state(app, mid)[0].done_at is None
 
 
+def test_a_nul_in_a_note_is_refused_beside_the_field(app, client, auth, make_user, make_plan):
+    # Every form refuses control characters; PostgreSQL cannot store a NUL and answered 500.
+    make_plan(make_user())
+    auth.login()
+    mid = first_milestone(app)
+    response = client.submit(f"/milestones/{mid}/done",
+                             {"note": "built it\x00", "evidence_url": ""})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and "Remove the control characters" in page
+    assert "built it" in page  # what was typed is kept
+    assert state(app, mid)[0].done_at is None
+
+
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_tick_reads_beside_a_writer_and_waits_for_it_only_to_write(
     app, client, auth, make_user, make_plan, database_url

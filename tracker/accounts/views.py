@@ -112,10 +112,9 @@ def verify(token: str) -> ResponseReturnValue:
     now = utcnow()
     try:
         user = tokens.verified_user(token, now)
-    except SignatureExpired:
-        return render_template("accounts/verify_invalid.html", expired=True), 400
-    except BadSignature:
-        return render_template("accounts/verify_invalid.html", expired=False), 400
+    except BadSignature as e:  # expired, spent or forged: no such link (404), as the feed's
+        return render_template("accounts/verify_invalid.html",
+                               expired=isinstance(e, SignatureExpired)), 404
     if user.email_verified_at is None:
         user.email_verified_at = now
         db.session.commit()
@@ -161,7 +160,7 @@ def reset(token: str) -> ResponseReturnValue:
         user = tokens.reset_user(token, now)
     except BadSignature as e:
         return _no_referrer(render_template("accounts/reset_invalid.html",
-                                            expired=isinstance(e, SignatureExpired)), 400)
+                                            expired=isinstance(e, SignatureExpired)), 404)
     form = NewPasswordForm()
     if not form.validate_on_submit():
         return _no_referrer(render_template("accounts/reset_form.html", form=form),
@@ -186,7 +185,7 @@ def _change_link(token: str, now: datetime) -> tuple[User, str]:
         user, new = tokens.email_change(token, now)
     except BadSignature as e:
         abort(make_response(render_template("accounts/change_invalid.html",
-                                            expired=isinstance(e, SignatureExpired)), 400))
+                                            expired=isinstance(e, SignatureExpired)), 404))
     if find_user(new) is not None:  # another account took the address since the link was sent
         abort(make_response(render_template("accounts/change_invalid.html", taken=new), 409))
     return user, new

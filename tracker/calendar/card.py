@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField
 
 from ..models import User
+from ..web.forms import Form
 from .tokens import feed_token, feed_url, webcal_url
 
 
-class AlarmForm(FlaskForm):
+class AlarmForm(Form):
     feed_alarm = BooleanField("Add an alarm to each calendar event at my reminder time")
 
 

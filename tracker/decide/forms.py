@@ -5,22 +5,21 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask_wtf import FlaskForm
 from wtforms import DateField, RadioField, SelectChoice
 from wtforms.validators import InputRequired, ValidationError
 
 from ..core.decision import DecisionFlow
 from ..core.localtime import local_today
 from ..models import utcnow
-from ..web.forms import MultiCheckboxField, TimeZoneField, study_days_field
+from ..web.forms import Form, MultiCheckboxField, TimeZoneField, study_days_field
 
 MAX_START_AHEAD = timedelta(days=365)
 
 
-def decision_form(flow: DecisionFlow, **kwargs: Any) -> FlaskForm:
+def decision_form(flow: DecisionFlow, **kwargs: Any) -> Form:
     """Build the questionnaire form from the flow in ``plans/decision.toml``."""
 
-    class DecisionForm(FlaskForm):
+    class DecisionForm(Form):
         pass
 
     for q in flow.questions:
@@ -34,7 +33,7 @@ def decision_form(flow: DecisionFlow, **kwargs: Any) -> FlaskForm:
     return DecisionForm(**kwargs)
 
 
-class StartPlanForm(FlaskForm):
+class StartPlanForm(Form):
     outcome = RadioField("Roadmap", validators=[InputRequired("Pick a roadmap.")])
     start_date = DateField(
         "Start date", validators=[InputRequired("Enter a start date, like 2027-01-04.")]

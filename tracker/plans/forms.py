@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 from wtforms.validators import URL, Length, Optional
 
+from ..web.forms import Form
 
-class TickForm(FlaskForm):
+
+class TickForm(Form):
     note = TextAreaField("Note", validators=[Optional(), Length(max=2000)],
                          description="What you built or learned (optional).")
     evidence_url = StringField(

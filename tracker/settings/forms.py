@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -19,7 +18,7 @@ from wtforms.validators import Email, InputRequired, Length, NumberRange, StopVa
 
 from ..accounts.forms import NewPasswordForm
 from ..core.scheduling import WEEKDAYS
-from ..web.forms import TimeZoneField
+from ..web.forms import Form, TimeZoneField
 
 MAX_NUDGE_DAYS = 14
 NUDGE_MESSAGE = f"Enter a whole number of days from 0 to {MAX_NUDGE_DAYS} (0 turns the nudge off)."
@@ -36,7 +35,7 @@ def local_time_field(label: str, **kwargs: Any) -> TimeField:
                      validators=[_parsed, InputRequired(message)], **kwargs)
 
 
-class SettingsForm(FlaskForm):
+class SettingsForm(Form):
     timezone = TimeZoneField(description="Reminder times and 'today' follow this IANA zone, "
                                          "like Europe/Berlin.")
     reminder_time = local_time_field("Reminder time",
@@ -59,7 +58,7 @@ class SettingsForm(FlaskForm):
     weekly_time = local_time_field("Weekly email time", description="Local time.")
 
 
-class ChangeEmailForm(FlaskForm):
+class ChangeEmailForm(Form):
     email = EmailField(
         "New address",
         validators=[InputRequired("Enter the new address."),
@@ -75,7 +74,7 @@ class ChangePasswordForm(NewPasswordForm):
                             validators=[InputRequired("Enter your current password.")])
 
 
-class DeleteAccountForm(FlaskForm):
+class DeleteAccountForm(Form):
     password = PasswordField(
         "Your password",
         validators=[InputRequired("Enter your password to delete your account.")],

@@ -23,7 +23,7 @@ def _turn_off(user: User, stream: str) -> None:
 
 
 def _invalid_link() -> ResponseReturnValue:
-    return render_template("settings/unsubscribe/invalid.html"), 400
+    return render_template("settings/unsubscribe/invalid.html"), 404
 
 
 def unsubscribe_confirm(token: str) -> ResponseReturnValue:

@@ -8,7 +8,6 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, logout_user
-from flask_wtf import FlaskForm
 from sqlalchemy import delete, select
 from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import Field
@@ -22,7 +21,7 @@ from ..database import db
 from ..extensions import limiter
 from ..models import LoginSession, Notification, User, utcnow
 from ..plans.queries import current_plan
-from ..web.forms import ActionForm
+from ..web.forms import ActionForm, Form
 from . import unsubscribe
 from .forms import ChangeEmailForm, ChangePasswordForm, DeleteAccountForm, SettingsForm
 
@@ -135,7 +134,7 @@ _per_learner = limiter.shared_limit("10 per hour", scope="password-check",
                                     key_func=lambda: f"user:{current_user.id}")
 
 
-def _password_ok(form: FlaskForm, field: Field, wrong: str) -> bool:
+def _password_ok(form: Form, field: Field, wrong: str) -> bool:
     """Validate a form the learner confirms with their password; put ``wrong`` by the field."""
     if not form.validate():
         return False

@@ -1,7 +1,9 @@
-"""Form fields that several pages share."""
+"""The base of every form, and the fields that several pages share."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from flask_wtf import FlaskForm
@@ -12,8 +14,27 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from ..core.localtime import time_zones
 from ..core.scheduling import WEEKDAYS
 
+# Control characters nobody types; PostgreSQL cannot even store NUL in text.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+CONTROL_MESSAGE = "Remove the control characters (such as NUL) from this field."
 
-class ActionForm(FlaskForm):
+
+def _typed(_form: Any, field: Field) -> None:
+    if isinstance(field.data, str) and CONTROL.search(field.data):
+        raise ValidationError(CONTROL_MESSAGE)
+
+
+class Form(FlaskForm):
+    """The base of every form: a CSRF token, and no field takes control characters."""
+
+    def validate(
+        self, extra_validators: Mapping[str, Sequence[Callable[..., Any]]] | None = None
+    ) -> bool:
+        extra = dict(extra_validators or {})
+        return super().validate({name: [*extra.get(name, ()), _typed] for name in self._fields})
+
+
+class ActionForm(Form):
     """A button that changes something: only the CSRF token, checked on POST."""
 
 

@@ -1,0 +1,285 @@
+"""Two walks over every route of the served app, as an attacker would take them.
+
+One walks every route that takes an id or a token as a second signed-in learner: each
+answers 404. The other fills every form the pages show with hostile values: each is
+answered, never with a 500. Both check that they cover every route the app has, so a
+route added later joins the walk or fails it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import zlib
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import urlsplit
+
+from conftest import PASSWORD, Browser
+from sqlalchemy import select
+
+from tracker.accounts.tokens import (
+    email_change_token,
+    reset_token,
+    unsubscribe_url,
+    verification_token,
+)
+from tracker.calendar.tokens import feed_token, issue_token
+from tracker.database import db
+from tracker.models import LoginSession, Milestone, User, utcnow
+
+
+def routes_with_arguments(app: Any) -> set[tuple[str, str]]:
+    """Return (method, endpoint) of every route that takes an id or a token."""
+    return {(method, rule.endpoint) for rule in app.url_map.iter_rules()
+            if rule.arguments and rule.endpoint != "static"
+            for method in rule.methods - {"HEAD", "OPTIONS"}}
+
+
+def repointed(token: str, user_id: int) -> str:
+    """Return one's own signed token with another learner's id put in, signature kept."""
+    compressed = token.startswith(".")  # itsdangerous zips payloads that shrink so
+    payload, _, signature = token.removeprefix(".").partition(".")
+    raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    data = json.loads(zlib.decompress(raw) if compressed else raw)
+    if isinstance(data, dict):
+        data["user"] = user_id
+    else:  # unsubscribe tokens are [user id, stream, mark]
+        data[0] = user_id
+    raw = json.dumps(data, separators=(",", ":")).encode()
+    raw = zlib.compress(raw) if compressed else raw
+    return ("." if compressed else "") + base64.urlsafe_b64encode(raw).rstrip(b"=").decode() \
+        + "." + signature
+
+
+def links_of(user: User) -> dict[str, str]:
+    """Return the path of every kind of link a learner is sent, made now."""
+    now = utcnow()
+    return {
+        "verify": "/verify/" + verification_token(user, now),
+        "reset": "/reset/" + reset_token(user, now),
+        "email": "/email/" + email_change_token(user, f"moved-{user.id}@example.com", now),
+        "unsubscribe": urlsplit(unsubscribe_url(user, "weekly")).path,
+    }
+
+
+def test_another_learners_ids_and_tokens_answer_404(app, make_user, make_plan, served):
+    """Eve, signed in with her own session and CSRF token, reaches for Alice's things."""
+    alice_id, eve_id = make_user("alice@example.com"), make_user("eve@example.com")
+    make_plan(alice_id)
+    make_plan(eve_id)
+    alice = Browser(served)
+    alice.login("alice@example.com")
+    with app.app_context():
+        milestone = db.session.scalars(select(Milestone.id).join(Milestone.plan)
+                                       .where(Milestone.plan.has(user_id=alice_id))).first()
+        session_id = db.session.scalar(select(LoginSession.id).filter_by(user_id=alice_id))
+        alice_user, eve_user = db.session.get(User, alice_id), db.session.get(User, eve_id)
+        old_feed = feed_token(alice_user)
+        issue_token(alice_user)  # Alice rotated her feed address: the old one is dead
+        db.session.commit()
+        eves = links_of(eve_user)
+    # Eve's own links, re-pointed at Alice (signature kept), and her links of another kind.
+    forged = {kind: path.rsplit("/", 1)[0] + "/" + repointed(path.rsplit("/", 1)[1], alice_id)
+              for kind, path in eves.items()}
+    other_kind = {"verify": "reset", "reset": "email", "email": "unsubscribe",
+                  "unsubscribe": "verify"}
+    crossed = {kind: f"/{kind}/" + eves[other].rsplit("/", 1)[1]
+               for kind, other in other_kind.items()}
+    endpoints = {"verify": ["accounts.verify"],
+                 "reset": ["accounts.reset"],
+                 "email": ["accounts.change_email_confirm", "accounts.change_email"],
+                 "unsubscribe": ["settings.unsubscribe_confirm", "settings.unsubscribe"]}
+    walk: list[tuple[str, str, str]] = [  # (method, endpoint, path)
+        ("GET", "plans.milestone", f"/milestones/{milestone}"),
+        ("POST", "plans.done", f"/milestones/{milestone}/done"),
+        ("POST", "plans.undo", f"/milestones/{milestone}/undo"),
+        ("POST", "settings.end_session", f"/settings/sessions/{session_id}/end"),
+        ("GET", "calendar.feed", f"/calendar/{old_feed}.ics"),
+    ]
+    for kind, names in endpoints.items():
+        for path in (forged[kind], crossed[kind]):
+            for name in names:
+                method = "POST" if name.endswith(("change_email", "unsubscribe")) else "GET"
+                walk.append((method, name, path))
+        walk.append(("POST", "accounts.reset", forged["reset"]))
+    assert {(m, e) for m, e, _ in walk} == routes_with_arguments(app), "a route is not walked"
+
+    eve = Browser(served)
+    token = eve.login("eve@example.com")
+    for method, endpoint, path in walk:
+        form = {"csrf_token": token, "password": "x" * 12, "confirm": "x" * 12}
+        status, _ = eve.request(method, path, form if method == "POST" else None)
+        assert status == 404, (endpoint, path, status)
+    assert eve.request("GET", "/dashboard")[0] == 200  # Eve is still signed in
+    # Nothing of Alice's changed: her milestone is open, her session and address hold.
+    assert alice.request("GET", "/settings")[0] == 200
+    with app.app_context():
+        assert db.session.get(Milestone, milestone).done_at is None
+        assert db.session.get(User, alice_id).email == "alice@example.com"
+
+
+# -- every form, filled with what an attacker or a broken client sends ----------------------
+
+HOSTILE: list[Any] = [
+    "x" * 1_000_000,  # 1 MB
+    "a\x00b",  # a NUL byte
+    b"\xff\xfe",  # not UTF-8
+    "-1",
+    "-99999999999999999999",
+    "99999999999999999999999999",
+    "1e308",
+    "99999-12-31",
+    "Mars/Olympus",
+    "../../etc/passwd",
+    "",
+]
+
+
+@dataclass
+class Form:
+    action: str
+    fields: dict[str, list[str]] = field(default_factory=dict)  # as the page sets them
+    options: dict[str, list[str]] = field(default_factory=dict)  # of radios and checkboxes
+
+    def answered(self) -> dict[str, list[str]]:
+        """Return the fields with each unanswered choice given its first option."""
+        return {name: values or self.options.get(name, [])[:1]
+                for name, values in self.fields.items()}
+
+
+class Forms(HTMLParser):
+    """Collect the POST forms of a page, each with its fields' values as the page sets them."""
+
+    def __init__(self, page_path: str) -> None:
+        super().__init__()
+        self.page_path = page_path
+        self.forms: list[Form] = []
+        self._form: Form | None = None  # the POST form being read
+        self._select: list[str] | None = None  # the values of the <select> being read
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self._form = Form(a.get("action") or self.page_path) \
+                if a.get("method", "").lower() == "post" else None
+            if self._form:
+                self.forms.append(self._form)
+        elif self._form is None:
+            return
+        elif tag in ("input", "textarea", "select") and a.get("name"):
+            values = self._form.fields.setdefault(a["name"], [])
+            if tag == "select":
+                self._select = values
+            elif a.get("type") in ("checkbox", "radio"):
+                self._form.options.setdefault(a["name"], []).append(a.get("value", "on"))
+                if "checked" in a:
+                    values.append(a.get("value", "on"))
+            elif a.get("type") != "submit":
+                values.append(a.get("value", ""))
+        elif tag == "button" and a.get("formaction"):  # a form of several buttons
+            fields = {**self._form.fields, **({a["name"]: [a.get("value", "")]}
+                                               if a.get("name") else {})}
+            self.forms.append(Form(a["formaction"], fields, self._form.options))
+            self._form.action = ""  # the buttons say where it goes
+        elif tag == "option" and self._select is not None:
+            if "selected" in a or not self._select:  # the chosen option, else the first
+                self._select[:] = [a.get("value", "")]
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select":
+            self._select = None
+        elif tag == "form":
+            self._form = None
+
+
+def forms_on(browser: Browser, path: str) -> list[Form]:
+    status, page = browser.request("GET", path)
+    assert status == 200, (path, status)
+    parser = Forms(path)
+    parser.feed(page)
+    return [form for form in parser.forms if form.action]
+
+
+def endpoint_of(app: Any, path: str) -> str:
+    adapter = app.url_map.bind("tracker.example")
+    try:
+        return adapter.match(urlsplit(path).path, method="POST")[0]
+    except Exception as e:
+        raise AssertionError(f"a form posts to {path}, which takes no POST") from e
+
+
+def test_every_form_answers_hostile_input_without_a_500(app, make_user, make_plan, serve):
+    learner_id = make_user(verified=False)  # unconfirmed: the settings show the resend button
+    make_plan(learner_id)
+    make_user("other@example.com")
+    with app.app_context():
+        other = db.session.scalar(select(User).filter_by(email="other@example.com"))
+        links = links_of(other)
+        milestone = db.session.scalars(select(Milestone.id).order_by(Milestone.id)).first()
+    # Limits off: this walk is about answers, the limits have their own tests.
+    with serve(RATELIMIT_ENABLED="false") as port:
+        stranger, learner = Browser(port), Browser(port)
+        learner.login("learner@example.com")
+
+        def signed_in() -> Browser:
+            if learner.request("GET", "/settings")[0] != 200:  # a form signed it out
+                learner.login("learner@example.com")
+            return learner
+
+        found: list[tuple[Browser, Form]] = []
+        for path in ("/signup", "/login", "/reset", links["reset"], links["email"],
+                     links["unsubscribe"]):
+            found += [(stranger, f) for f in forms_on(stranger, path)]
+        for path in ("/dashboard", f"/milestones/{milestone}", "/replan", "/settings", "/decide"):
+            found += [(learner, f) for f in forms_on(learner, path)]
+        tick = next(f for _, f in found if f.action == f"/milestones/{milestone}/done")
+        assert learner.request("POST", tick.action, tick.fields)[0] == 302
+        found += [(learner, f) for f in forms_on(learner, f"/milestones/{milestone}")]
+        [decide] = [f for _, f in found if f.action == "/decide"]
+        assert learner.request("POST", "/decide", decide.answered())[0] == 302
+        found += [(learner, f) for f in forms_on(learner, "/decide/result")]
+        [pause] = [f for _, f in found if f.action == "/pause"]
+        assert learner.request("POST", "/pause", pause.fields)[0] == 302
+        found += [(learner, f) for f in forms_on(learner, "/dashboard") if f.action == "/resume"]
+
+        posts = {(m, e) for e in app.view_functions if e != "static"
+                 for rule in app.url_map.iter_rules(e) for m in rule.methods if m == "POST"}
+        assert {("POST", endpoint_of(app, f.action)) for _, f in found} == posts, \
+            "a POST route has no form on the pages walked"
+
+        answers: dict[int, int] = {}
+        # One form of each kind: the log-out button is on every page, a done button per milestone.
+        kinds = {(endpoint_of(app, f.action), frozenset(f.fields)): (b, f) for b, f in found}
+        for browser, form in kinds.values():
+            for name in form.fields:
+                if name == "csrf_token":
+                    continue
+                for value in HOSTILE:
+                    if browser is learner:
+                        signed_in()
+                    # The CSRF token of this browser's session, fresh after a sign-out.
+                    page = "/login" if browser is stranger else "/settings"
+                    data = {**form.fields, "csrf_token": browser.csrf(page), name: value}
+                    status, body = browser.request("POST", form.action, data)
+                    answers[status] = answers.get(status, 0) + 1
+                    assert status < 500, (form.action, name, repr(value)[:40], status, body[:300])
+        assert stranger.request("GET", "/healthz")[0] == 200
+    assert answers.keys() <= {200, 302, 400, 404, 409, 413}, answers
+    assert sum(answers.values()) > 400  # every field of some twenty forms, eleven ways
+
+
+def test_malformed_addresses_answer_404(app, learner, served):
+    browser = Browser(served)
+    token = browser.login("learner@example.com")
+    for path in ("/milestones/abc", "/milestones/-1", "/milestones/1e9", "/milestones/%00",
+                 "/milestones/0x10/done", "/settings/sessions/-5/end",
+                 "/settings/sessions/%2e%2e/end", "/verify/%00", "/reset/" + "A" * 2000,
+                 "/email/..%2f..%2f", "/unsubscribe/%ff%fe", "/calendar/%00.ics",
+                 "/calendar/" + "A" * 3000 + ".ics"):
+        for method in ("GET", "POST"):
+            form = {"csrf_token": token, "password": PASSWORD} if method == "POST" else None
+            status, _ = browser.request(method, path, form)
+            assert status in (404, 405), (method, path, status)
+    assert browser.request("GET", "/dashboard")[0] == 200
