@@ -340,9 +340,10 @@ CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 class Browser:
     """One keep-alive HTTP connection with a cookie jar, like one browser tab."""
 
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    def __init__(self, port: int, source: str | None = None) -> None:
+        self.port, self.source = port, source  # source: connect from this loopback address
+        self.conn = http.client.HTTPConnection(
+            "127.0.0.1", port, timeout=30, source_address=(source, 0) if source else None)
         self.extra_headers: dict[str, str] = {}
         self.cookies: dict[str, str] = {}
 
@@ -386,7 +387,7 @@ class Browser:
 
     def copy(self) -> Browser:
         """Return another browser holding a copy of this one's cookies."""
-        other = Browser(self.port)
+        other = Browser(self.port, self.source)
         other.cookies = dict(self.cookies)
         return other
 
@@ -402,21 +403,25 @@ def serve(app_config: dict[str, Any], app: Flask, tmp_path: Path) -> Any:
 
     ``serve(workers=4, RATELIMIT_STORAGE_URI=...)``: the way production runs it (README),
     on the test database; what a test shows there holds across processes.
+    ``serve(make_run=True)``: `flask run` as `make run` starts it, with its defaults.
     """
 
     @contextmanager
-    def start(workers: int = 2, **config: Any) -> Iterator[int]:
+    def start(workers: int = 2, make_run: bool = False, **config: Any) -> Iterator[int]:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
         settings = {k: v for k, v in app_config.items()
                     if k in ("SECRET_KEY", "DATABASE_URL", "BASE_URL", "MAIL_URL")}
         env = {**os.environ, **{f"TRACKER_{k}": str(v) for k, v in {**settings, **config}.items()}}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", str(workers),
-             "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
-             "--config", str(ROOT / "gunicorn.conf.py"), "tracker:create_app()"],
-            env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+        command = (["flask", "--app", "app", "run", "--host", "127.0.0.1", "--port", str(port)]
+                   if make_run else
+                   ["gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
+                    "--log-level", "warning", "--config", str(ROOT / "gunicorn.conf.py"),
+                    "tracker:create_app()"])
+        proc = subprocess.Popen([sys.executable, "-m", *command], env=env,
+                                cwd=ROOT if make_run else tmp_path,
+                                stderr=subprocess.PIPE, text=True)
         try:
             deadline = time.monotonic() + 60
             while True:
@@ -425,7 +430,7 @@ def serve(app_config: dict[str, Any], app: Flask, tmp_path: Path) -> Any:
                     break
                 except OSError:
                     if proc.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError(f"gunicorn did not start: {proc.stderr}") from None
+                        raise RuntimeError(f"{command[0]} did not start") from None
                     time.sleep(0.1)
             yield port
         finally:

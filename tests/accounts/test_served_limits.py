@@ -50,53 +50,72 @@ def post(browser: Browser, path: str, form: dict[str, Any], page: str = "/login"
     return status, browser.headers
 
 
+def every_limit_holds(app: Any, user_id: int, client: Callable[[int], Browser]) -> None:
+    """Hammer each documented limit; ``client(n)`` is a browser at the n-th address."""
+    # Log-in: 10 a minute per address, 20 an hour per account (from any addresses).
+    one = client(1)
+    hammer(lambda i: post(one, "/login", {"email": f"nobody{i}@example.com",
+                                          "password": "wrong"}), 10)
+    hammer(lambda i: post(client(10 + i), "/login",
+                          {"email": "guessed@example.com", "password": "wrong"}), 20)
+    # Sign-up: 20 an hour per address.
+    two = client(2)
+    hammer(lambda i: post(two, "/signup", {"email": f"new{i}@example.com",
+                                           "password": "a long enough password"},
+                          "/signup"), 20)
+    # Reset requests: 10 a minute per address, 5 an hour per address asked about.
+    three = client(3)
+    hammer(lambda i: post(three, "/reset", {"email": f"someone{i}@example.com"},
+                          "/reset"), 10)
+    hammer(lambda i: post(client(40 + i), "/reset", {"email": "target@example.com"},
+                          "/reset"), 5)
+    # A reset link's form: 10 a minute per address.
+    with app.app_context():
+        token = reset_token(db.session.get(User, user_id), utcnow())
+    four = client(4)
+    hammer(lambda i: post(four, f"/reset/{token}", {"password": "short"},
+                          f"/reset/{token}"), 10)
+    # Signed in: 5 confirmation resends an hour, 10 password checks an hour per learner.
+    five = client(5)
+    five.login("learner@example.com", "/settings")
+    hammer(lambda i: post(five, "/resend-confirmation", {}, "/settings"), 5)
+    hammer(lambda i: post(five, "/settings/password",
+                          {"change-current": "wrong", "change-password": "x" * 12,
+                           "change-confirm": "x" * 12}, "/settings"), 10)
+
+
+def test_every_limit_holds_as_make_run_serves(app, make_user, serve):
+    # `make run` as it comes: one `flask run` process, counts in memory, no proxy trusted.
+    # Each client connects from an address of its own on the loopback network.
+    user_id = make_user()
+    make_user("guessed@example.com")
+    with serve(make_run=True) as port:
+        every_limit_holds(app, user_id, lambda n: Browser(port, source=f"127.0.0.{n + 1}"))
+
+
 def test_every_limit_holds_across_four_workers(app, make_user, serve, shared_limits):
+    # Production: gunicorn behind one proxy, counts shared in Redis.
     user_id = make_user()
     make_user("guessed@example.com")
     with serve(workers=4, PROXIES=1, **shared_limits) as port:
-        def client(address: str) -> Browser:
+        def client(n: int) -> Browser:
             browser = Browser(port)
-            browser.extra_headers = {"X-Forwarded-For": address}
+            browser.extra_headers = {"X-Forwarded-For": f"203.0.113.{n}"}
             return browser
 
-        # Log-in: 10 a minute per address, 20 an hour per account (from any addresses).
-        one = client("203.0.113.1")
-        hammer(lambda i: post(one, "/login", {"email": f"nobody{i}@example.com",
-                                              "password": "wrong"}), 10)
-        hammer(lambda i: post(client(f"203.0.113.{10 + i}"), "/login",
-                              {"email": "guessed@example.com", "password": "wrong"}), 20)
-        # Sign-up: 20 an hour per address.
-        two = client("203.0.113.2")
-        hammer(lambda i: post(two, "/signup", {"email": f"new{i}@example.com",
-                                               "password": "a long enough password"},
-                              "/signup"), 20)
-        # Reset requests: 10 a minute per address, 5 an hour per address asked about.
-        three = client("203.0.113.3")
-        hammer(lambda i: post(three, "/reset", {"email": f"someone{i}@example.com"},
-                              "/reset"), 10)
-        hammer(lambda i: post(client(f"203.0.113.{40 + i}"), "/reset",
-                              {"email": "target@example.com"}, "/reset"), 5)
-        # A reset link's form: 10 a minute per address.
-        with app.app_context():
-            token = reset_token(db.session.get(User, user_id), utcnow())
-        four = client("203.0.113.4")
-        hammer(lambda i: post(four, f"/reset/{token}", {"password": "short"},
-                              f"/reset/{token}"), 10)
-        # Signed in: 5 confirmation resends an hour, 10 password checks an hour per learner.
-        five = client("203.0.113.5")
-        five.login("learner@example.com", "/settings")
-        hammer(lambda i: post(five, "/resend-confirmation", {}, "/settings"), 5)
-        hammer(lambda i: post(five, "/settings/password",
-                              {"change-current": "wrong", "change-password": "x" * 12,
-                               "change-confirm": "x" * 12}, "/settings"), 10)
+        every_limit_holds(app, user_id, client)
 
 
-def test_a_proxy_header_is_not_trusted_unless_configured(app, make_user, serve, shared_limits):
-    with serve(workers=4, **shared_limits) as port:
+@pytest.mark.parametrize("make_run", [True, False], ids=["make-run", "gunicorn"])
+def test_a_proxy_header_is_not_trusted_unless_configured(app, serve, shared_limits, make_run):
+    config = {} if make_run else {"workers": 4, **shared_limits}
+    with serve(make_run=make_run, **config) as port:
         browser = Browser(port)
 
         def from_anywhere(i: int) -> tuple[int, Any]:
-            browser.extra_headers = {"X-Forwarded-For": f"198.51.100.{i}"}
+            address = f"198.51.100.{i}"
+            browser.extra_headers = {"X-Forwarded-For": address, "X-Real-IP": address,
+                                     "Forwarded": f"for={address}"}
             return post(browser, "/login", {"email": f"nobody{i}@example.com",
                                             "password": "wrong"})
 
