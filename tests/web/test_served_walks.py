@@ -87,10 +87,12 @@ def test_another_learners_ids_and_tokens_answer_404(app, make_user, make_plan, s
                   "unsubscribe": "verify"}
     crossed = {kind: f"/{kind}/" + eves[other].rsplit("/", 1)[1]
                for kind, other in other_kind.items()}
-    endpoints = {"verify": ["accounts.verify"],
-                 "reset": ["accounts.reset"],
-                 "email": ["accounts.change_email_confirm", "accounts.change_email"],
-                 "unsubscribe": ["settings.unsubscribe_confirm", "settings.unsubscribe"]}
+    endpoints = {"verify": [("GET", "accounts.verify_confirm"), ("POST", "accounts.verify")],
+                 "reset": [("GET", "accounts.reset"), ("POST", "accounts.reset")],
+                 "email": [("GET", "accounts.change_email_confirm"),
+                           ("POST", "accounts.change_email")],
+                 "unsubscribe": [("GET", "settings.unsubscribe_confirm"),
+                                 ("POST", "settings.unsubscribe")]}
     walk: list[tuple[str, str, str]] = [  # (method, endpoint, path)
         ("GET", "plans.milestone", f"/milestones/{milestone}"),
         ("POST", "plans.done", f"/milestones/{milestone}/done"),
@@ -98,12 +100,8 @@ def test_another_learners_ids_and_tokens_answer_404(app, make_user, make_plan, s
         ("POST", "settings.end_session", f"/settings/sessions/{session_id}/end"),
         ("GET", "calendar.feed", f"/calendar/{old_feed}.ics"),
     ]
-    for kind, names in endpoints.items():
-        for path in (forged[kind], crossed[kind]):
-            for name in names:
-                method = "POST" if name.endswith(("change_email", "unsubscribe")) else "GET"
-                walk.append((method, name, path))
-        walk.append(("POST", "accounts.reset", forged["reset"]))
+    walk += [(method, name, path) for kind, names in endpoints.items()
+             for path in (forged[kind], crossed[kind]) for method, name in names]
     assert {(m, e) for m, e, _ in walk} == routes_with_arguments(app), "a route is not walked"
 
     eve = Browser(served)
@@ -213,7 +211,7 @@ def endpoint_of(app: Any, path: str) -> str:
 def test_every_form_answers_hostile_input_without_a_500(app, make_user, make_plan, serve):
     learner_id = make_user(verified=False)  # unconfirmed: the settings show the resend button
     make_plan(learner_id)
-    make_user("other@example.com")
+    make_user("other@example.com", verified=False)
     with app.app_context():
         other = db.session.scalar(select(User).filter_by(email="other@example.com"))
         links = links_of(other)
@@ -229,7 +227,7 @@ def test_every_form_answers_hostile_input_without_a_500(app, make_user, make_pla
             return learner
 
         found: list[tuple[Browser, Form]] = []
-        for path in ("/signup", "/login", "/reset", links["reset"], links["email"],
+        for path in ("/signup", "/login", "/reset", links["verify"], links["reset"], links["email"],
                      links["unsubscribe"]):
             found += [(stranger, f) for f in forms_on(stranger, path)]
         for path in ("/dashboard", f"/milestones/{milestone}", "/replan", "/settings", "/decide"):

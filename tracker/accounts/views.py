@@ -106,15 +106,32 @@ def logout() -> ResponseReturnValue:
     return redirect(url_for("index"))
 
 
-@bp.get("/verify/<token>")
-def verify(token: str) -> ResponseReturnValue:
-    """Confirm an address from the emailed link."""
-    now = utcnow()
+def _verify_link(token: str, now: datetime) -> User:
+    """Return the account a confirmation link names; else answer why not (404, as the feed)."""
     try:
-        user = tokens.verified_user(token, now)
-    except BadSignature as e:  # expired, spent or forged: no such link (404), as the feed's
-        return render_template("accounts/verify_invalid.html",
-                               expired=isinstance(e, SignatureExpired)), 404
+        return tokens.verified_user(token, now)
+    except BadSignature as e:  # expired, spent or forged
+        abort(make_response(render_template("accounts/verify_invalid.html",
+                                            expired=isinstance(e, SignatureExpired)), 404))
+
+
+@bp.get("/verify/<token>")
+def verify_confirm(token: str) -> ResponseReturnValue:
+    """Ask before confirming: mail scanners open every link, so a GET confirms nothing."""
+    user = _verify_link(token, utcnow())
+    if user.is_verified:
+        return render_template("accounts/verified.html", email=user.email)
+    return render_template("accounts/verify_confirm.html", email=user.email, form=ActionForm())
+
+
+@bp.post("/verify/<token>")
+def verify(token: str) -> ResponseReturnValue:
+    """Confirm an address from the emailed link's page."""
+    now = utcnow()
+    user = _verify_link(token, now)
+    if not ActionForm().validate():
+        return render_template("accounts/verify_confirm.html", email=user.email,
+                               form=ActionForm()), 400
     if user.email_verified_at is None:
         user.email_verified_at = now
         db.session.commit()

@@ -28,8 +28,8 @@ HEADERS = {
 # Every page of these shows a learner's data (the settings page: the secret feed address),
 # and so does every page an emailed link opens, to whoever holds the link.
 PRIVATE_BLUEPRINTS = frozenset({"plans", "settings", "decide"})
-LINK_PAGES = frozenset({"accounts.verify", "accounts.reset", "accounts.change_email",
-                        "accounts.change_email_confirm"})
+LINK_PAGES = frozenset({"accounts.verify", "accounts.verify_confirm", "accounts.reset",
+                        "accounts.change_email", "accounts.change_email_confirm"})
 
 
 def _add(response: Response) -> Response:
