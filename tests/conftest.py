@@ -397,6 +397,43 @@ class Browser:
 
 
 
+def process_env(app_config: dict[str, Any], **config: Any) -> dict[str, str]:
+    """Return the environment for the app in a process of its own, on the test's database."""
+    settings = {k: v for k, v in app_config.items()
+                if k in ("SECRET_KEY", "DATABASE_URL", "BASE_URL", "MAIL_URL")}
+    return {**os.environ, **{f"TRACKER_{k}": str(v) for k, v in {**settings, **config}.items()}}
+
+
+@pytest.fixture
+def cli(app_config: dict[str, Any]) -> Iterator[Any]:
+    """Return a function that starts ``flask tracker ARGS`` in a process, as cron would.
+
+    ``cli("send-due", "--now", when, MAIL_URL=...)`` returns the running process; any
+    still running when the test ends is killed.
+    """
+    started: list[subprocess.Popen[str]] = []
+
+    def start(*args: str, **config: Any) -> subprocess.Popen[str]:
+        proc = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "tracker", *args],
+                                cwd=ROOT, env=process_env(app_config, **config),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+
+
+def finished(proc: subprocess.Popen[str], timeout: float = 300) -> str:
+    """Wait for a process of ``cli``; return what it printed, failing on a non-zero exit."""
+    out, err = proc.communicate(timeout=timeout)
+    assert proc.returncode == 0, f"exit {proc.returncode}:\n{out}\n{err}"
+    return out
+
+
 @pytest.fixture
 def serve(app_config: dict[str, Any], app: Flask, tmp_path: Path) -> Any:
     """Return a context manager that serves the app with gunicorn and yields its port.
@@ -411,9 +448,7 @@ def serve(app_config: dict[str, Any], app: Flask, tmp_path: Path) -> Any:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        settings = {k: v for k, v in app_config.items()
-                    if k in ("SECRET_KEY", "DATABASE_URL", "BASE_URL", "MAIL_URL")}
-        env = {**os.environ, **{f"TRACKER_{k}": str(v) for k, v in {**settings, **config}.items()}}
+        env = process_env(app_config, **config)
         command = (["flask", "--app", "app", "run", "--host", "127.0.0.1", "--port", str(port)]
                    if make_run else
                    ["gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
