@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import http.client
@@ -11,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -66,7 +68,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def private_schema(prefix: str) -> Iterator[str]:
     """Create an empty schema on the PostgreSQL test server and drop it afterwards."""
     schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(PG_URL)
+    admin = sa.create_engine(PG_URL, pool_pre_ping=True)  # a test may restart the server
     try:
         with admin.begin() as conn:
             conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
@@ -242,6 +244,10 @@ class SMTPSink:
         self.raw: list[bytes] = []  # the messages as they came over the wire
         self.refusing = False
         self.refuse_every = 0  # answer 451 to every n-th message offered (0: never)
+        self.hang_up_every = 0  # drop the connection mid-DATA on every n-th message (0: never)
+        self.hold_at = 0  # keep the n-th message, but never answer until ``release`` is set
+        self.held, self.release = threading.Event(), threading.Event()
+        self.held_id = ""  # the Message-ID of the message held
         self.offered = 0  # messages offered, refused ones included
         with socket.socket() as s:  # a free port; the controller binds it right after
             s.bind(("127.0.0.1", 0))
@@ -253,11 +259,19 @@ class SMTPSink:
         self.offered += 1
         if self.refusing or (self.refuse_every and self.offered % self.refuse_every == 0):
             return "451 4.3.0 Try again later"
+        if self.hang_up_every and self.offered % self.hang_up_every == 0:
+            server.transport.close()  # the message came, no answer will: the sender must retry
+            return "421 4.4.2 Connection dropped"
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         self.raw.append(envelope.original_content)
-        self.messages.append(
-            email.message_from_bytes(envelope.content, policy=email.policy.default)
-        )
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.messages.append(message)
+        if self.hold_at and len(self.messages) == self.hold_at:
+            # Arrived, but its sender never hears so: the message is in flight.
+            self.held_id = message["Message-ID"]
+            self.held.set()
+            while not self.release.is_set():
+                await asyncio.sleep(0.01)
         return "250 OK"
 
     def start(self) -> None:
@@ -265,6 +279,7 @@ class SMTPSink:
         self._controller.start()
 
     def stop(self) -> None:
+        self.release.set()
         if self._controller is not None:
             self._controller.stop()
             self._controller = None

@@ -47,7 +47,9 @@ class Database:
             if not os.path.isabs(url.database):
                 os.makedirs(app.instance_path, exist_ok=True)
                 url = url.set(database=os.path.join(app.instance_path, url.database))
-        engine = sa.create_engine(url)
+        # A server restart leaves the pool's connections dead: test each one as it is taken
+        # (a round trip), so only requests during the outage fail, not the first after it.
+        engine = sa.create_engine(url, pool_pre_ping=url.get_backend_name() != "sqlite")
         if engine.dialect.name == "sqlite":
             _tune_sqlite(engine)
         app.extensions["database"] = sessionmaker(engine)

@@ -82,8 +82,16 @@ def mail_status(user: User) -> dict[str, Any]:
         .order_by(Notification.due_at.desc(), Notification.id.desc())
         .limit(FAILURES_SHOWN)
     ).all()
+    # Refused or not answered, and not given up on: each waits for its next try (backoff).
+    waiting = db.session.scalars(
+        select(Notification)
+        .where(Notification.user_id == user.id, Notification.status == "pending",
+               Notification.last_error != "")
+        .order_by(Notification.next_attempt_at, Notification.id)
+        .limit(FAILURES_SHOWN)
+    ).all()
     return {"last_reminder": last_sent(REMINDER_KINDS), "last_weekly": last_sent(("weekly",)),
-            "failures": failures}
+            "failures": failures, "waiting": waiting}
 
 
 def _render(form: SettingsForm | None = None, status: int = 200, *,

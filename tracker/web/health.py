@@ -38,12 +38,18 @@ def mail_status(now: datetime, beats: dict[str, Heartbeat]) -> dict[str, Any]:
                | ((Notification.status == "skipped")
                   & Notification.last_error.startswith("expired")))
         .group_by(Notification.status)).all())
+    # Refused or unreachable and not given up on: how many, and when the next try is.
+    retrying, next_try = db.session.execute(
+        select(func.count(), func.min(Notification.next_attempt_at))
+        .where(Notification.status == "pending", Notification.last_error != "")).one()
     waiting = (now - oldest).total_seconds() if oldest and oldest <= now else 0
     return {
         "last_success": _when(sent.beat_at if sent else None),
         "last_error": _when(error.beat_at if error else None),
         "last_error_detail": error.detail if error else "",
         "oldest_waiting_seconds": int(waiting),
+        "retrying": retrying,
+        "next_try": _when(next_try),
         "failed_24h": lost.get("failed", 0),
         "expired_24h": lost.get("skipped", 0),
         "status": "late" if waiting > MAIL_LATE_AFTER.total_seconds() else "ok",
