@@ -200,6 +200,9 @@ class Milestone(Model):
     position: Mapped[int]
     due_date: Mapped[date]
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # "I already know this": counts as finished, shown apart from done. Never both.
+    skipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    skip_reason: Mapped[str] = mapped_column(sa.String(500), default="")
     note: Mapped[str] = mapped_column(sa.Text, default="")
     evidence_url: Mapped[str] = mapped_column(sa.String(500), default="")
     # Calendar identity: an opaque UID that never changes, and a SEQUENCE bumped
@@ -208,12 +211,36 @@ class Milestone(Model):
     sequence: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    # A learner's own milestone carries its text here (its step id is "own/..."); the
+    # others take theirs from the roadmap.
+    title: Mapped[str | None] = mapped_column(sa.String(200))
+    learn: Mapped[str | None] = mapped_column(sa.Text)
+    done_when: Mapped[list[str] | None] = mapped_column(sa.JSON)
+    links: Mapped[list[list[str]] | None] = mapped_column(sa.JSON)  # [title, url] pairs
+
     plan: Mapped[Plan] = relationship(back_populates="milestones")
 
     @property
     def is_done(self) -> bool:
         """Say whether the milestone is ticked off."""
         return self.done_at is not None
+
+    @property
+    def is_finished(self) -> bool:
+        """Say whether the milestone needs no more work: done or skipped."""
+        return self.done_at is not None or self.skipped_at is not None
+
+
+class RoadmapUpload(Model):
+    """A roadmap file a learner uploaded: its TOML source, parsed again when it is used."""
+
+    __tablename__ = "roadmap_upload"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(sa.String(200))
+    source: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Notification(Model):

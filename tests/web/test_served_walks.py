@@ -96,6 +96,8 @@ def test_another_learners_ids_and_tokens_answer_404(app, make_user, make_plan, s
         ("GET", "plans.milestone", f"/milestones/{milestone}"),
         ("POST", "plans.done", f"/milestones/{milestone}/done"),
         ("POST", "plans.undo", f"/milestones/{milestone}/undo"),
+        ("POST", "plans.skip", f"/milestones/{milestone}/skip"),
+        ("POST", "plans.skip_phase", "/plan/phases/999/skip"),  # no such month of hers
         ("POST", "settings.end_session", f"/settings/sessions/{session_id}/end"),
         ("GET", "calendar.feed", f"/calendar/{old_feed}.ics"),
     ]

@@ -26,7 +26,7 @@ from ..web.urls import path_for
 
 # Bump when build_calendar makes different bytes from the same data: every cached feed is
 # then rebuilt on its next poll.
-FORMAT = "1"
+FORMAT = "2"
 
 
 def calendar_bytes(user: User) -> bytes:
@@ -52,6 +52,8 @@ def calendar_bytes(user: User) -> bytes:
                 title=step.title,
                 path=path_for("plans.milestone", milestone_id=m.id),
                 done=m.is_done,
+                skipped=m.skipped_at is not None,
+                skip_reason=m.skip_reason,
                 topic=step.topic,
                 learn=step.learn,
                 done_when=step.done_when,

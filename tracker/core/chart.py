@@ -44,23 +44,30 @@ def _step_path(points: Sequence[tuple[float, float]]) -> str:
     return "".join(parts)
 
 
-def _table(points: Sequence[Point], today: date) -> str:
+def _table(points: Sequence[Point], today: date, skipped: dict[date, int] | None) -> str:
     """Return the chart's numbers week by week (and today) as a table: its text alternative."""
     start, end = points[0][0], points[-1][0]
     by_day = {day: (planned, done) for day, planned, done in points}
     days = {start + timedelta(days=n) for n in range(0, (end - start).days + 1, 7)} | {end}
     if start <= today <= end:
         days.add(today)
-    rows = "".join(
-        f'<tr><th scope="row">{day.isoformat()}</th><td>{by_day[day][0]}</td>'
-        f"<td>{'—' if by_day[day][1] is None else by_day[day][1]}</td></tr>"
-        for day in sorted(days)
-    )
+
+    def cells(day: date) -> str:
+        planned, done = by_day[day]
+        text = f"<td>{planned}</td><td>{'—' if done is None else done}</td>"
+        if skipped is not None:
+            text += f"<td>{'—' if done is None else skipped.get(day, 0)}</td>"
+        return text
+
+    rows = "".join(f'<tr><th scope="row">{day.isoformat()}</th>{cells(day)}</tr>'
+                   for day in sorted(days))
+    head = ('<th scope="col">Done (skipped included)</th><th scope="col">Skipped</th>'
+            if skipped is not None else '<th scope="col">Done</th>')
     return (
         '<details><summary>Show the chart as a table</summary><table class="chart-data">'
         "<caption>Milestones planned and done, week by week</caption>"
         '<thead><tr><th scope="col">Date</th><th scope="col">Planned</th>'
-        '<th scope="col">Done</th></tr></thead>'
+        f"{head}</tr></thead>"
         f"<tbody>{rows}</tbody></table></details>"
     )
 
@@ -71,12 +78,17 @@ def render_burn_up(
     start: date,
     today: date,
     *,
+    skipped_on: Sequence[date | None] = (),
     chart_id: str = "burn-up",
 ) -> Markup:
-    """Render planned vs. done milestones per day as a figure: SVG, legend and data table."""
+    """Render planned vs. done milestones per day as a figure: SVG, legend and data table.
+
+    ``done_on`` counts skipped milestones as done (they need no more work); ``skipped_on``,
+    if any is set, draws them apart as their own dashed line.
+    """
     # A learner opens the dashboard many times between two ticks, and drawing costs a
     # tenth of the page: the same inputs give the same figure, so keep the last few.
-    return _render(tuple(dues), tuple(done_on), start, today, chart_id)
+    return _render(tuple(dues), tuple(done_on), start, today, tuple(skipped_on), chart_id)
 
 
 @lru_cache(maxsize=1024)
@@ -85,11 +97,16 @@ def _render(
     done_on: tuple[date | None, ...],
     start: date,
     today: date,
+    skipped_on: tuple[date | None, ...],
     chart_id: str,
 ) -> Markup:
     if not dues:
         return Markup("")
     points: list[Point] = burn_up(dues, done_on, start, today)
+    skipped: dict[date, int] | None = None
+    if any(skipped_on):
+        skipped = {day: count for day, _, count in burn_up(dues, skipped_on, start, today)
+                   if count is not None}
     while points[-1][0] < today:  # nothing changes after the last event: draw up to today
         day, planned, done = points[-1]
         points.append((day + timedelta(days=1), planned, done))
@@ -140,6 +157,12 @@ def _render(
         area = f"{line}V{y(0):.1f}H{done_xy[0][0]:.1f}Z"
         svg.append(f'<path d="{area}" fill="{DONE}" fill-opacity=".12"/>')
         svg.append(f'<path class="done" d="{line}" fill="none" stroke="{DONE}" stroke-width="3"/>')
+    if skipped:
+        last = max(skipped)
+        line = _step_path([(x(day), y(skipped.get(day, skipped[last] if day > last else 0)))
+                           for day, _, done in points if done is not None])
+        svg.append(f'<path class="skipped" d="{line}" fill="none" stroke="{PLANNED}"'
+                   ' stroke-width="2" stroke-dasharray="5 4"/>')
     if start <= today <= end:
         svg.append(_line(x(today), TOP, x(today), TOP + PLOT_H, TODAY,
                          ' class="today" stroke-width="2"'))
@@ -147,10 +170,12 @@ def _render(
 
     legend = (
         '<figcaption><span class="key key-planned">Planned</span>'
-        ' <span class="key key-done">Done</span> <span class="key key-today">Today</span>'
+        ' <span class="key key-done">Done</span>'
+        + (' <span class="key key-skipped">Skipped</span>' if skipped else "")
+        + ' <span class="key key-today">Today</span>'
         f' <span class="chart-range">{start.day} {start:%b} – {end.day} {end:%b}</span>'
         "</figcaption>"
     )
     figure = (f'<figure class="chart" id="{chart_id}" data-planned="{planned_now}"'
               f' data-done="{done_now}">')
-    return Markup(figure + "".join(svg) + legend + _table(points, today) + "</figure>")
+    return Markup(figure + "".join(svg) + legend + _table(points, today, skipped) + "</figure>")

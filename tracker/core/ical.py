@@ -23,6 +23,7 @@ PRODID = "-//Roadmap Tracker//Milestone feed 1//EN"
 REFRESH = timedelta(hours=1)
 LIMIT = 75  # octets per physical line, CRLF excluded (RFC 5545 3.1)
 DONE_MARK = "✓ "
+SKIPPED_MARK = "(skipped) "
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ class Entry:
     title: str
     path: str  # link back to the milestone, relative to the base URL
     done: bool = False
+    skipped: bool = False  # the event stays, marked: the learner knew it already
+    skip_reason: str = ""
     topic: str = ""
     learn: str = ""
     done_when: tuple[str, ...] = ()
@@ -74,7 +77,8 @@ def build_calendar(
 
 def _event(entry: Entry, base: str, alarm_at: time | None) -> Event:
     url = base + entry.path
-    summary = f"{DONE_MARK if entry.done else ''}{entry.plan} · {entry.title}"
+    mark = DONE_MARK if entry.done else SKIPPED_MARK if entry.skipped else ""
+    summary = f"{mark}{entry.plan} · {entry.title}"
     stamp = entry.updated_at.astimezone(UTC).replace(microsecond=0)
     event = Event()  # not Event.new(): that adds a random UID and the current time
     event.add("uid", entry.uid)
@@ -92,7 +96,7 @@ def _event(entry: Entry, base: str, alarm_at: time | None) -> Event:
         event.add("categories", _Categories(categories))
     # A study day should not block the learner's calendar as busy.
     event.add("transp", "TRANSPARENT")
-    if alarm_at is not None:
+    if alarm_at is not None and not entry.skipped:  # nothing to study that day
         alarm = Alarm()
         alarm.add("action", "DISPLAY")
         alarm.add("description", _Text(f"Due today: {entry.title}"))
@@ -105,6 +109,9 @@ def describe(entry: Entry, url: str) -> str:
     """Return the event description: what to learn, when it is done, the learner's note."""
     learn = clean_text(entry.learn).strip()
     parts = [learn] if learn else []
+    if entry.skipped:
+        parts.insert(0, "Skipped" + (f": {entry.skip_reason}" if entry.skip_reason else
+                                     " (you knew it already)"))
     if entry.done_when:
         parts.append("Done when:\n" + "\n".join(f"• {d}" for d in entry.done_when))
     if entry.links:

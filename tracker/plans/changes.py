@@ -1,4 +1,4 @@
-"""Every change to a learner's plan: start one, tick, undo, re-plan, pause, resume.
+"""Every change to a learner's plan: start one, tick, skip, undo, re-plan, pause, resume.
 
 This is the one module that changes plans and milestones, and each change also marks the
 learner's calendar changed (``User.calendar_changed_at``), which the cached feed is keyed
@@ -77,11 +77,13 @@ def _sent_or_kept(column: Any) -> Any:
 
 _TICK = (
     update(Milestone).where(_OWN_MILESTONE)
-    .values(done_at=func.coalesce(Milestone.done_at, _NOW), updated_at=_NOW,
-            note=_sent_or_kept(Milestone.note), evidence_url=_sent_or_kept(Milestone.evidence_url))
+    .values(done_at=func.coalesce(Milestone.done_at, _NOW), skipped_at=None, skip_reason="",
+            updated_at=_NOW, note=_sent_or_kept(Milestone.note),
+            evidence_url=_sent_or_kept(Milestone.evidence_url))
     .returning(Milestone.step_id)
 )
-_UNTICK = (update(Milestone).where(_OWN_MILESTONE).values(done_at=None, updated_at=_NOW)
+_UNTICK = (update(Milestone).where(_OWN_MILESTONE)
+           .values(done_at=None, skipped_at=None, skip_reason="", updated_at=_NOW)
            .returning(Milestone.step_id))
 _CALENDAR_CHANGED = (update(User).where(User.id == bindparam("b_user"))
                      .values(calendar_changed_at=_NOW))
@@ -109,9 +111,25 @@ def tick(
 
 
 def untick(connection: Connection, milestone_id: int, user_id: int, *, now: datetime) -> str | None:
-    """Open a ticked milestone again, its note kept; None when it is not the learner's."""
+    """Open a done or skipped milestone again, its note kept; None when it is not the
+    learner's."""
     params = {"b_milestone": milestone_id, "b_user": user_id, "b_now": now}
     return _change(connection, _UNTICK, params)
+
+
+def skip(milestones: Sequence[Milestone], reason: str, now: datetime) -> int:
+    """Mark open milestones skipped ("I already know this"); return how many were open.
+
+    Done ones stay done: skipping a month skips only what is left of it.
+    """
+    skipped = 0
+    for m in milestones:
+        if m.done_at is None and m.skipped_at is None:
+            m.skipped_at, m.skip_reason, m.updated_at = now, reason, now
+            skipped += 1
+    if skipped:
+        _calendar_changed(milestones[0].plan.user, now)
+    return skipped
 
 
 def _move(plan: Plan, new_dues: Sequence[date], now: datetime) -> int:
@@ -133,8 +151,8 @@ def replan_preview(plan: Plan, today: date) -> list[date]:
     """Return the due dates a re-plan from ``today`` would give, changing nothing."""
     milestones = plan.milestones
     return scheduling.replan(
-        [m.due_date for m in milestones], [m.is_done for m in milestones], today, plan.weekdays
-    )
+        [m.due_date for m in milestones], [m.is_finished for m in milestones], today,
+        plan.weekdays)
 
 
 def replan(plan: Plan, today: date, now: datetime) -> int:
@@ -155,6 +173,7 @@ def resume(plan: Plan, today: date, now: datetime) -> int:
     if paused_on is None or today <= paused_on:
         return 0
     milestones = plan.milestones
-    open_dues = [m.due_date for m in milestones if not m.is_done]
+    open_dues = [m.due_date for m in milestones if not m.is_finished]
     shifted = iter(scheduling.shift(open_dues, paused_on, today, plan.weekdays))
-    return _move(plan, [m.due_date if m.is_done else next(shifted) for m in milestones], now)
+    return _move(plan, [m.due_date if m.is_finished else next(shifted) for m in milestones],
+                 now)

@@ -17,3 +17,8 @@ class TickForm(Form):
                     Length(max=500)],
         description="A repository, gist or write-up (optional).",
     )
+
+
+class SkipForm(Form):
+    reason = StringField("Why skip it? (optional)", validators=[Optional(), Length(max=500)],
+                         description="For instance: I use this at work already.")

@@ -26,9 +26,16 @@ class Item:
     step: Step
     due: date
     done_on: date | None  # in the learner's zone
+    skipped_on: date | None  # "I already know this", in the learner's zone
+    skip_reason: str
     late: bool  # open and due before today
     note: str
     evidence_url: str
+
+    @property
+    def finished(self) -> bool:
+        """Say whether it needs no more work: done or skipped."""
+        return self.done_on is not None or self.skipped_on is not None
 
     @property
     def title(self) -> str:
@@ -46,7 +53,8 @@ class PhaseRow:
     number: int  # 1-based, as in /dashboard?phase=N
     roadmap: Roadmap
     phase: Phase | None  # None when a roadmap no longer has this phase
-    done: int
+    done: int  # finished: done or skipped
+    skipped: int
     total: int
     positions: range  # of its milestones in the plan
     item_at: Callable[[int], Item]  # the milestone at a position, joined with roadmap text
@@ -80,12 +88,18 @@ class PhaseRow:
 class Summary:
     plan: Plan
     today: date
-    pace: scheduling.Pace
+    pace: scheduling.Pace  # its "done" counts skipped milestones: they need no more work
     dues: list[date]
-    done_on: list[date | None]
+    done_on: list[date | None]  # done or skipped, the day it was
+    skipped_on: list[date | None]
     phases: list[PhaseRow]
     due_now: list[Item]  # open milestones due today or earlier: what to study now
     next_up: Item | None  # the first open milestone due after today
+
+    @property
+    def skipped(self) -> int:
+        """Return how many milestones were skipped."""
+        return sum(1 for d in self.skipped_on if d is not None)
 
     @property
     def items(self) -> list[Item]:
@@ -120,18 +134,21 @@ def summarize(
     milestones = [m for m in milestones if catalog.step(m.step_id) is not None]
     # One column at a time: the pace and chart read two columns of every milestone, the
     # page lists a few dozen milestones in full.
-    ids, step_ids, phase_ids, due, done_at, notes, links = (
-        zip(*milestones, strict=True) if milestones else ((),) * 7)
+    ids, step_ids, phase_ids, due, done_at, skipped_at, reasons, notes, links = (
+        zip(*milestones, strict=True) if milestones else ((),) * 9)
     dues = list(due)
-    done_on = done_dates(done_at, zone)
+    skipped_on = done_dates(skipped_at, zone)
+    # Done or skipped: either needs no more work, for the pace, the chart and the counts.
+    done_on = [d or s for d, s in zip(done_dates(done_at, zone), skipped_on, strict=True)]
 
     steps = [catalog.step(step_id) for step_id in step_ids]
 
     def item_at(i: int) -> Item:
         step = steps[i]
         assert step is not None  # the milestones of steps that left were left out above
-        return Item(ids[i], step, dues[i], done_on[i], done_on[i] is None and dues[i] < today,
-                    notes[i], links[i])
+        done = done_on[i] if skipped_on[i] is None else None
+        return Item(ids[i], step, dues[i], done, skipped_on[i], reasons[i],
+                    done_on[i] is None and dues[i] < today, notes[i], links[i])
 
     phases: list[PhaseRow] = []
     start = 0
@@ -141,10 +158,12 @@ def summarize(
         phase = next((p for p in roadmap.phases if p.id == slug), None)
         positions = range(start, start + sum(1 for _ in group))
         done = sum(1 for i in positions if done_on[i])
-        phases.append(PhaseRow(number, roadmap, phase, done, len(positions), positions, item_at))
+        skipped = sum(1 for i in positions if skipped_on[i])
+        phases.append(PhaseRow(number, roadmap, phase, done, skipped, len(positions), positions,
+                               item_at))
         start = positions.stop
     open_ = [i for i, done in enumerate(done_on) if done is None]
     due_now = [item_at(i) for i in open_ if dues[i] <= today]
     next_up = next((item_at(i) for i in open_ if dues[i] > today), None)
     pace = scheduling.pace(dues, done_on, today, plan.weekdays)
-    return Summary(plan, today, pace, dues, done_on, phases, due_now, next_up)
+    return Summary(plan, today, pace, dues, done_on, skipped_on, phases, due_now, next_up)

@@ -1,4 +1,5 @@
-"""The dashboard and everything done to a plan from it: tick, undo, re-plan, pause, resume."""
+"""The dashboard and everything done to a plan from it: tick, skip, undo, re-plan, pause,
+resume."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from ..models import Milestone, utcnow
 from ..web.forms import ActionForm
 from ..web.urls import next_or_dashboard
 from . import changes
-from .forms import TickForm
+from .forms import SkipForm, TickForm
 from .queries import current_plan, milestone_states, own_milestone
 from .summary import summarize
 
@@ -40,7 +41,8 @@ def dashboard() -> ResponseReturnValue:
         return redirect(url_for("decide.questions"))
     states = milestone_states(plan)
     summary = summarize(plan, states, current_user.zone, get_catalog(), _today())
-    chart = render_burn_up(summary.dues, summary.done_on, plan.start_date, summary.today)
+    chart = render_burn_up(summary.dues, summary.done_on, plan.start_date, summary.today,
+                           skipped_on=summary.skipped_on)
     # One phase's milestones are listed: ?phase=N, else the one being studied.
     shown = request.args.get("phase", type=int)
     if shown not in range(1, len(summary.phases) + 1):
@@ -57,9 +59,11 @@ def milestone(milestone_id: int) -> ResponseReturnValue:
     return _render_milestone(m, TickForm(obj=m))
 
 
-def _render_milestone(m: Milestone, form: TickForm, status: int = 200) -> ResponseReturnValue:
+def _render_milestone(m: Milestone, form: TickForm, status: int = 200,
+                      skip: SkipForm | None = None) -> ResponseReturnValue:
     step = get_catalog().step(m.step_id)
-    return render_template("plans/milestone.html", m=m, step=step, form=form), status
+    return render_template("plans/milestone.html", m=m, step=step, form=form,
+                           skip=skip or SkipForm(prefix="skip")), status
 
 
 @bp.post(f"{MILESTONE}/done")
@@ -83,6 +87,39 @@ def done(milestone_id: int) -> ResponseReturnValue:
     return redirect(next_or_dashboard(request.form.get("next")))
 
 
+@bp.post(f"{MILESTONE}/skip")
+@login_required
+def skip(milestone_id: int) -> ResponseReturnValue:
+    """Mark a milestone skipped ("I already know this"), with an optional reason."""
+    m = own_milestone(current_user, milestone_id)
+    form = SkipForm(prefix="skip")
+    if not form.validate():
+        return _render_milestone(m, TickForm(obj=m), 400, skip=form)
+    if changes.skip([m], (form.reason.data or "").strip(), utcnow()):
+        db.session.commit()
+        step = get_catalog().step(m.step_id)
+        flash(f"Skipped: {step.title if step else m.step_id}. It counts as finished; "
+              "Undo brings it back.")
+    return redirect(next_or_dashboard(request.form.get("next")))
+
+
+@bp.post("/plan/phases/<int(max=999):number>/skip")
+@login_required
+def skip_phase(number: int) -> ResponseReturnValue:
+    """Skip what is left of one month of the plan in one go."""
+    plan = current_plan(current_user) or abort(404)
+    phase_ids = list(dict.fromkeys(m.phase_id for m in plan.milestones))
+    if not 1 <= number <= len(phase_ids):
+        abort(404)
+    if ActionForm().validate():
+        skipped = changes.skip([m for m in plan.milestones if m.phase_id == phase_ids[number - 1]],
+                               "Skipped the whole month", utcnow())
+        db.session.commit()
+        flash(f"Skipped {skipped} milestone{'s' if skipped != 1 else ''} of this month. Each "
+              "has an Undo." if skipped else "Nothing left to skip in this month.")
+    return redirect(url_for("plans.dashboard", phase=number) + f"#phase-{number}")
+
+
 @bp.post(f"{MILESTONE}/undo")
 @read_then_write
 @login_required
@@ -94,7 +131,7 @@ def undo(milestone_id: int) -> ResponseReturnValue:
                                      now=utcnow())
         if step_id is None:
             abort(404)
-        flash("Marked as not done.")
+        flash("Open again: it is back in your plan.")
     return redirect(next_or_dashboard(request.form.get("next")))
 
 

@@ -36,14 +36,15 @@ def _plan_still_followed(n: Notification, user: User) -> Plan | None:
     return plan
 
 
-def _items(milestones: Iterable[tuple[int, str, date]]) -> list[dict[str, Any]]:
+def _items(milestones: Iterable[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    """Return what a mail lists of milestones given as (id, step id, date[, "skipped"])."""
     catalog = get_catalog()
     items = []
-    for m_id, step_id, due in milestones:
+    for m_id, step_id, due, *flags in milestones:
         step = catalog.step(step_id)
         items.append({"title": step.title if step else step_id, "topic": step.topic if step else "",
                       "url": absolute_url("plans.milestone", milestone_id=m_id),
-                      "due": day_label(due)})
+                      "due": day_label(due), "skipped": "skipped" in flags})
     return items
 
 
@@ -58,7 +59,8 @@ def _reminder(
     milestones = db.session.execute(
         select(Milestone.id, Milestone.step_id, Milestone.due_date)
         .where(Milestone.id.in_(n.payload["milestones"]), Milestone.plan_id == plan.id,
-               Milestone.done_at.is_(None), Milestone.due_date == day)
+               Milestone.done_at.is_(None), Milestone.skipped_at.is_(None),
+               Milestone.due_date == day)
         .order_by(Milestone.position)
     ).all()
     catalog = get_catalog()  # a step gone from plans/ since the sweep is not reminded
@@ -99,7 +101,8 @@ def compose_weekly(n: Notification, user: User) -> Email | None:
     p = n.payload
     sections = {
         name: {"count": p[name]["count"],
-               "items": _items((i, s, date.fromisoformat(d)) for i, s, d in p[name]["items"])}
+               "items": _items((i, s, date.fromisoformat(d), *flags)
+                               for i, s, d, *flags in p[name]["items"])}
         for name in ("done_recently", "due_soon", "overdue")
     }
     return compose(

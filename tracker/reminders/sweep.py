@@ -165,7 +165,8 @@ def _batch_rows(learners: Sequence[Learner], now: datetime) -> list[dict[str, An
         for m_id, plan_id, due, step_id in db.session.execute(
             select(Milestone.id, Milestone.plan_id, Milestone.due_date, Milestone.step_id)
             .where(Milestone.plan_id.in_([lr.plan_id for lr in wanted]),
-                   Milestone.due_date.in_(days), Milestone.done_at.is_(None))
+                   Milestone.due_date.in_(days), Milestone.done_at.is_(None),
+                   Milestone.skipped_at.is_(None))
             .order_by(Milestone.plan_id, Milestone.position)
         ):
             if catalog.step(step_id) is not None:  # a step gone from plans/ is not reminded
@@ -190,7 +191,7 @@ def _batch_rows(learners: Sequence[Learner], now: datetime) -> list[dict[str, An
             # Steps gone from plans/ are left out of the numbers; their rows stay.
             plan_id: [row[1:] for row in plan_rows if catalog.step(row[2]) is not None]
             for plan_id, plan_rows in groupby(db.session.execute(
-                select(m.plan_id, m.id, m.step_id, m.due_date, m.done_at)
+                select(m.plan_id, m.id, m.step_id, m.due_date, m.done_at, m.skipped_at)
                 .where(m.plan_id.in_([lr.plan_id for lr in weekly]))
                 .order_by(m.plan_id, m.position)
             ), key=itemgetter(0))

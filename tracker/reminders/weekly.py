@@ -16,36 +16,41 @@ def weekly_numbers(
     plan_id: int,
     start_date: date,
     study_days: str,
-    milestones: Sequence[tuple[int, str, date, datetime | None]],
+    milestones: Sequence[tuple[int, str, date, datetime | None, datetime | None]],
     today: date,
     zone: ZoneInfo,
 ) -> dict[str, Any] | None:
     """Return what the weekly email says, as JSON; None for a plan that is finished.
 
-    ``milestones`` are (id, step id, due date, done at) in plan order; ``today`` is the
-    learner's date in their ``zone``.
+    ``milestones`` are (id, step id, due date, done at, skipped at) in plan order; ``today``
+    is the learner's date in their ``zone``. A skipped milestone counts as done, and is
+    listed as skipped.
     """
-    done_on = [done_at.astimezone(zone).date() if done_at else None
-               for _, _, _, done_at in milestones]
+    finished_at = [done_at or skipped_at for _, _, _, done_at, skipped_at in milestones]
+    done_on = [at.astimezone(zone).date() if at else None for at in finished_at]
     if None not in done_on:  # finished, or no milestones at all
         return None
-    dues = [due for _, _, due, _ in milestones]
+    dues = [due for _, _, due, _, _ in milestones]
     pace = scheduling.pace(dues, done_on, today, scheduling.weekdays_of(study_days))
     # One pass sorts the milestones into the email's three sections.
     week_ago, week_ahead = today - timedelta(days=7), today + timedelta(days=7)
     done_recently, due_soon, overdue = [], [], []
-    for (m_id, step_id, due, _), done in zip(milestones, done_on, strict=True):
+    skipped = 0
+    for (m_id, step_id, due, done_at, _), done in zip(milestones, done_on, strict=True):
         if done is not None:
+            skipped += done_at is None
             if week_ago < done <= today:
-                done_recently.append((m_id, step_id, done))
+                done_recently.append((m_id, step_id, done, done_at is None))
         elif due < today:
             overdue.append((m_id, step_id, due))
         elif due < week_ahead:
             due_soon.append((m_id, step_id, due))
 
-    def listed(rows: list[tuple[int, str, date]]) -> dict[str, Any]:
+    def listed(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
+        # [id, step id, date], and True after them for a milestone skipped
         return {"count": len(rows),
-                "items": [[m_id, step_id, d.isoformat()] for m_id, step_id, d in rows[:LISTED]]}
+                "items": [[m_id, step_id, d.isoformat(), *(["skipped"] if rest and rest[0] else [])]
+                          for m_id, step_id, d, *rest in rows[:LISTED]]}
 
     week = max(1, (today - start_date).days // 7 + 1)
     weeks = (pace.planned_finish - start_date).days // 7 + 1
@@ -55,6 +60,7 @@ def weekly_numbers(
         "week": week,
         "weeks": max(weeks, week),
         "done": pace.done,
+        "skipped": skipped,
         "total": pace.total,
         "percent": pace.percent,
         "status": pace.status,
