@@ -40,7 +40,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):  # Flask's default is None, not missing
         app.config["SECRET_KEY"] = _instance_secret(app)
 
-    from . import accounts, calendar, catalog, decide, plans, schema, settings, web
+    from . import accounts, calendar, catalog, decide, plans, reminders, schema, settings, web
     from .extensions import csrf, db, limiter, login_manager
 
     catalog.init_app(app)
@@ -55,6 +55,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     plans.init_app(app)
     calendar.init_app(app)
     settings.init_app(app)
+    reminders.init_app(app)
     if not limits_are_shared(app):
         app.logger.warning("%s web processes count rate limits alone (memory://): set "
                            "TRACKER_RATELIMIT_STORAGE_URI to redis://…",

@@ -19,6 +19,7 @@ from pages import Form, forms_on
 from sqlalchemy import select
 
 from tracker.accounts.tokens import (
+    action_token,
     email_change_token,
     reset_token,
     unsubscribe_url,
@@ -53,13 +54,15 @@ def repointed(token: str, user_id: int) -> str:
 
 
 def links_of(user: User) -> dict[str, str]:
-    """Return the path of every kind of link a learner is sent, made now."""
+    """Return the path of every kind of link a learner (with a plan) is sent, made now."""
     now = utcnow()
+    milestone = user.plans[-1].milestones[0]
     return {
         "verify": "/verify/" + verification_token(user, now),
         "reset": "/reset/" + reset_token(user, now),
         "email": "/email/" + email_change_token(user, f"moved-{user.id}@example.com", now),
         "unsubscribe": urlsplit(unsubscribe_url(user, "weekly")).path,
+        "act": "/act/" + action_token(user, milestone, "skip", now),
     }
 
 
@@ -83,7 +86,7 @@ def test_another_learners_ids_and_tokens_answer_404(app, make_user, make_plan, s
     forged = {kind: path.rsplit("/", 1)[0] + "/" + repointed(path.rsplit("/", 1)[1], alice_id)
               for kind, path in eves.items()}
     other_kind = {"verify": "reset", "reset": "email", "email": "unsubscribe",
-                  "unsubscribe": "verify"}
+                  "unsubscribe": "act", "act": "verify"}
     crossed = {kind: f"/{kind}/" + eves[other].rsplit("/", 1)[1]
                for kind, other in other_kind.items()}
     endpoints = {"verify": [("GET", "accounts.verify_confirm"), ("POST", "accounts.verify")],
@@ -91,7 +94,8 @@ def test_another_learners_ids_and_tokens_answer_404(app, make_user, make_plan, s
                  "email": [("GET", "accounts.change_email_confirm"),
                            ("POST", "accounts.change_email")],
                  "unsubscribe": [("GET", "settings.unsubscribe_confirm"),
-                                 ("POST", "settings.unsubscribe")]}
+                                 ("POST", "settings.unsubscribe")],
+                 "act": [("GET", "actions.confirm"), ("POST", "actions.act")]}
     walk: list[tuple[str, str, str]] = [  # (method, endpoint, path)
         ("GET", "plans.milestone", f"/milestones/{milestone}"),
         ("POST", "plans.done", f"/milestones/{milestone}/done"),
@@ -147,7 +151,7 @@ def endpoint_of(app: Any, path: str) -> str:
 def test_every_form_answers_hostile_input_without_a_500(app, make_user, make_plan, serve):
     learner_id = make_user(verified=False)  # unconfirmed: the settings show the resend button
     make_plan(learner_id)
-    make_user("other@example.com", verified=False)
+    make_plan(make_user("other@example.com", verified=False))
     with app.app_context():
         other = db.session.scalar(select(User).filter_by(email="other@example.com"))
         links = links_of(other)
@@ -163,8 +167,7 @@ def test_every_form_answers_hostile_input_without_a_500(app, make_user, make_pla
             return learner
 
         found: list[tuple[Browser, Form]] = []
-        for path in ("/signup", "/login", "/reset", links["verify"], links["reset"], links["email"],
-                     links["unsubscribe"]):
+        for path in ("/signup", "/login", "/reset", *links.values()):
             found += [(stranger, f) for f in forms_on(stranger, path)]
         for path in ("/dashboard", f"/milestones/{milestone}", "/replan", "/settings", "/decide"):
             found += [(learner, f) for f in forms_on(learner, path)]

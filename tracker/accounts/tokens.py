@@ -1,5 +1,5 @@
 """The signed tokens in every emailed link: confirm an address, reset a password, move an
-account to a new address, unsubscribe from a mail stream.
+account to a new address, unsubscribe from a mail stream, act on a milestone.
 
 Each kind has its own salt, so a token of one kind is useless as another. Every token also
 carries a mark of the account's own ``link_secret``, which deleting the account destroys:
@@ -18,16 +18,20 @@ from flask import current_app
 from itsdangerous import BadSignature, TimestampSigner, URLSafeSerializer, URLSafeTimedSerializer
 
 from ..database import db
-from ..models import User
+from ..models import Milestone, User
 from ..web.urls import absolute_url
 
 VERIFY_MAX_AGE = timedelta(days=3)
 RESET_MAX_AGE = timedelta(hours=1)
 CHANGE_MAX_AGE = timedelta(days=1)
+ACTION_MAX_AGE = timedelta(days=8)  # a weekly mail's links last until the next one
 VERIFY_SALT = "email-verify"
 RESET_SALT = "password-reset"
 CHANGE_SALT = "email-change"
 UNSUBSCRIBE_SALT = "unsubscribe"
+ACTION_SALT = "milestone-action"
+# What a reminder's links do to a milestone, as the pages name it.
+ACTIONS = {"done": "Mark done", "skip": "Skip", "push": "Push by a week"}
 # The mail streams a learner can unsubscribe from, as the pages name them.
 STREAMS = {
     "due": "due-day reminders",
@@ -127,6 +131,35 @@ def email_change(token: str, now: datetime) -> tuple[User, str]:
     if user.email.lower() != data.get("from"):
         raise BadSignature("the account has moved since")
     return user, str(data["to"])
+
+
+# -- acting on a milestone from a reminder --------------------------------------------------
+
+def _version(milestone: Milestone) -> int:
+    # Every change to a milestone moves updated_at: a link made before it is spent.
+    return int(milestone.updated_at.timestamp() * 1_000_000)
+
+
+def action_token(user: User, milestone: Milestone, action: str, now: datetime) -> str:
+    """Return a signed token that does one action to one milestone of the learner, once."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown milestone action {action!r}")
+    return _dumps(ACTION_SALT, now, user, m=milestone.id, a=action, v=_version(milestone))
+
+
+def milestone_action(token: str, now: datetime) -> tuple[User, Milestone, str]:
+    """Return the learner, milestone and action a token names; raise BadSignature if it is
+    expired or forged, was used, or the milestone changed or left the current plan since."""
+    user, data = load(ACTION_SALT, token, now, ACTION_MAX_AGE)
+    milestone_id, action = data.get("m"), data.get("a")
+    if not isinstance(milestone_id, int) or not 0 < milestone_id < 2**63 or action not in ACTIONS:
+        raise BadSignature("malformed")
+    milestone = db.session.get(Milestone, milestone_id)
+    if (milestone is None or milestone.plan.user_id != user.id
+            or milestone.plan.archived_at is not None
+            or data.get("v") != _version(milestone)):
+        raise BadSignature("used, changed or not the learner's")
+    return user, milestone, str(action)
 
 
 # -- unsubscribing ------------------------------------------------------------------------

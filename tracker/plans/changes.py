@@ -1,4 +1,5 @@
-"""Every change to a learner's plan: start one, tick, skip, undo, re-plan, pause, resume.
+"""Every change to a learner's plan: start one, tick, skip, undo, push, re-plan, pause,
+resume.
 
 This is the one module that changes plans and milestones, and each change also marks the
 learner's calendar changed (``User.calendar_changed_at``), which the cached feed is keyed
@@ -9,7 +10,7 @@ commits once; ``today`` and ``now`` are parameters.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Update, bindparam, func, select, update
@@ -145,6 +146,18 @@ def _move(plan: Plan, new_dues: Sequence[date], now: datetime) -> int:
         plan.updated_at = now
         _calendar_changed(plan.user, now)
     return moved
+
+
+def push(milestone: Milestone, days: int, now: datetime) -> int:
+    """Move a milestone and every open one after it ``days`` later; return how many moved.
+
+    Whole weeks keep each date on its weekday, so on the learner's study days; the order of
+    the plan is kept.
+    """
+    plan = milestone.plan
+    return _move(plan, [m.due_date + timedelta(days=days)
+                        if m.position >= milestone.position and not m.is_finished else m.due_date
+                        for m in plan.milestones], now)
 
 
 def replan_preview(plan: Plan, today: date) -> list[date]:

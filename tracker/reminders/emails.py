@@ -6,18 +6,18 @@ since the sweep queued the mail drops out, and mail about nothing left is skippe
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select
 
-from ..accounts.tokens import unsubscribe_url
+from ..accounts.tokens import ACTIONS, action_token, unsubscribe_url
 from ..catalog import get_catalog
 from ..database import db
 from ..mail.message import Email, compose
-from ..models import Milestone, Notification, Plan, User
+from ..models import Milestone, Notification, Plan, User, utcnow
 from ..web.urls import absolute_url
 
 
@@ -36,16 +36,29 @@ def _plan_still_followed(n: Notification, user: User) -> Plan | None:
     return plan
 
 
-def _items(milestones: Iterable[tuple[Any, ...]]) -> list[dict[str, Any]]:
-    """Return what a mail lists of milestones given as (id, step id, date[, "skipped"])."""
+def _items(milestones: Iterable[tuple[Any, ...]],
+           actions: Mapping[int, dict[str, str]] | None = None) -> list[dict[str, Any]]:
+    """Return what a mail lists of milestones given as (id, step id, date[, "skipped"]),
+    each with its action links if ``actions`` has them."""
     catalog = get_catalog()
     items = []
     for m_id, step_id, due, *flags in milestones:
         step = catalog.step(step_id)
         items.append({"title": step.title if step else step_id, "topic": step.topic if step else "",
                       "url": absolute_url("plans.milestone", milestone_id=m_id),
-                      "due": day_label(due), "skipped": "skipped" in flags})
+                      "due": day_label(due), "skipped": "skipped" in flags,
+                      "actions": (actions or {}).get(m_id, {})})
     return items
+
+
+def _action_links(user: User, milestones: Iterable[Milestone]) -> dict[int, dict[str, str]]:
+    """Return each open milestone's Mark done, Skip and Push links, by milestone id."""
+    # Made now, as the mail is sent: they last ACTION_MAX_AGE from then, and die with any
+    # change to the milestone.
+    now = utcnow()
+    return {m.id: {label: absolute_url("actions.confirm", token=action_token(user, m, action, now))
+                   for action, label in ACTIONS.items()}
+            for m in milestones if not m.is_finished}
 
 
 def _reminder(
@@ -56,8 +69,8 @@ def _reminder(
         return None
     day = date.fromisoformat(n.payload["date"])
     # Only milestones still open and still due that day: a tick or a re-plan since queueing wins.
-    milestones = db.session.execute(
-        select(Milestone.id, Milestone.step_id, Milestone.due_date)
+    milestones = db.session.scalars(
+        select(Milestone)
         .where(Milestone.id.in_(n.payload["milestones"]), Milestone.plan_id == plan.id,
                Milestone.done_at.is_(None), Milestone.skipped_at.is_(None),
                Milestone.due_date == day)
@@ -67,7 +80,8 @@ def _reminder(
     milestones = [m for m in milestones if catalog.step(m.step_id) is not None]
     if not milestones:
         return None
-    items = _items(milestones)
+    items = _items([(m.id, m.step_id, m.due_date) for m in milestones],
+                   _action_links(user, milestones))
     what = items[0]["title"] if len(items) == 1 else f"{len(items)} milestones"
     return compose(
         to=user.email,
@@ -99,10 +113,14 @@ def compose_weekly(n: Notification, user: User) -> Email | None:
     if not user.weekly_enabled or not user.is_verified or _plan_still_followed(n, user) is None:
         return None
     p = n.payload
+    listed_open = [i for name in ("due_soon", "overdue") for i, *_ in p[name]["items"]]
+    actions = _action_links(user, db.session.scalars(
+        select(Milestone).where(Milestone.id.in_(listed_open),
+                                Milestone.plan_id == p["plan_id"])))
     sections = {
         name: {"count": p[name]["count"],
-               "items": _items((i, s, date.fromisoformat(d), *flags)
-                               for i, s, d, *flags in p[name]["items"])}
+               "items": _items(((i, s, date.fromisoformat(d), *flags)
+                                for i, s, d, *flags in p[name]["items"]), actions)}
         for name in ("done_recently", "due_soon", "overdue")
     }
     return compose(

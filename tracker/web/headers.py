@@ -29,6 +29,7 @@ HEADERS = {
 # and so does every page an emailed link opens, to whoever holds the link.
 PRIVATE_BLUEPRINTS = frozenset({"plans", "settings", "decide"})
 LINK_PAGES = frozenset({"accounts.verify", "accounts.verify_confirm", "accounts.reset",
+                        "actions.confirm", "actions.act",
                         "accounts.change_email", "accounts.change_email_confirm"})
 
 
