@@ -15,6 +15,7 @@ from ..core.localtime import local_today
 from ..database import db
 from ..models import utcnow
 from ..plans import changes
+from ..plans.queries import current_plan
 from .forms import StartPlanForm, decision_form
 
 bp = Blueprint("decide", __name__, url_prefix="/decide")
@@ -81,4 +82,5 @@ def result() -> ResponseReturnValue:
             for o in catalog.decision.outcomes.values()
         },
         form=form,
+        current=current_plan(current_user),
     ), 400 if form.errors else 200

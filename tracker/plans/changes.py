@@ -9,14 +9,17 @@ commits once; ``today`` and ``now`` are parameters.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Update, bindparam, func, select, update
+from sqlalchemy.orm import object_session
 
 from ..core import scheduling
-from ..core.roadmaps import Catalog
+from ..core.roadmaps import Catalog, Roadmap, Step
 from ..models import Milestone, Plan, User, UTCDateTime
 
 
@@ -32,13 +35,7 @@ def create_plan(
     now: datetime,
 ) -> Plan:
     """Enrol the learner in an outcome's roadmaps, dated from ``start``; archive the old plan."""
-    for old in user.plans:
-        if old.archived_at is None:
-            old.archived_at = now
     roadmaps = catalog.roadmaps_for(outcome)
-    phases = [(r, p) for r in roadmaps for p in r.phases]
-    dues = scheduling.schedule([(p.days, len(p.steps)) for _, p in phases], start, study_days)
-    steps = [(f"{r.id}/{p.id}", s) for r, p in phases for s in p.steps]
     plan = Plan(
         outcome=outcome,
         recommended=recommended,
@@ -50,12 +47,129 @@ def create_plan(
         updated_at=now,
         milestones=[
             Milestone(step_id=s.id, phase_id=phase_id, position=i, due_date=due, updated_at=now)
-            for i, ((phase_id, s), due) in enumerate(zip(steps, dues, strict=True))
+            for i, (phase_id, s, due) in enumerate(_dated(roadmaps, start, study_days))
         ],
     )
+    _replace_plan(user, plan, now)
+    return plan
+
+
+def _dated(roadmaps: Sequence[Roadmap], start: date, study_days: Collection[int]
+           ) -> list[tuple[str, Step, date]]:
+    """Return (phase id, step, due date) of every step of the roadmaps, dated from ``start``."""
+    phases = [(r, p) for r in roadmaps for p in r.phases]
+    dues = scheduling.schedule([(p.days, len(p.steps)) for _, p in phases], start, study_days)
+    steps = [(f"{r.id}/{p.id}", s) for r, p in phases for s in p.steps]
+    return [(phase_id, s, due) for (phase_id, s), due in zip(steps, dues, strict=True)]
+
+
+def _replace_plan(user: User, plan: Plan, now: datetime) -> None:
+    for old in user.plans:
+        if old.archived_at is None:
+            old.archived_at = now
     user.plans.append(plan)
     _calendar_changed(user, now)
-    return plan
+
+
+@dataclass(frozen=True)
+class Move:
+    """One milestone of a switched plan: its step, its new date, and the row it keeps."""
+
+    phase_id: str
+    step: Step
+    due: date
+    kept: Milestone | None  # the current plan's row for the same step, if any
+
+    @property
+    def carries(self) -> bool:
+        """Say whether the learner's work on it comes along: done, skipped or a note."""
+        return self.kept is not None and _has_work(self.kept)
+
+    @property
+    def finished(self) -> bool:
+        return self.kept is not None and self.kept.is_finished
+
+
+def _has_work(m: Milestone) -> bool:
+    return m.is_finished or bool(m.note) or bool(m.evidence_url)
+
+
+@dataclass(frozen=True)
+class Switch:
+    """What moving a plan to another outcome does, worked out before anything changes."""
+
+    plan: Plan
+    outcome: str
+    roadmaps: tuple[Roadmap, ...]
+    moves: list[Move]
+
+    @property
+    def carried(self) -> list[Move]:
+        return [m for m in self.moves if m.carries]
+
+    @property
+    def left_behind(self) -> list[Milestone]:
+        """Return the current plan's milestones with work on them that the new one lacks."""
+        steps = {m.step.id for m in self.moves}
+        return [m for m in self.plan.milestones if m.step_id not in steps and _has_work(m)]
+
+    @property
+    def open_moves(self) -> list[Move]:
+        return [m for m in self.moves if not m.finished]
+
+    @property
+    def finish(self) -> date:
+        return max(m.due for m in self.moves)
+
+
+def plan_switch(plan: Plan, catalog: Catalog, outcome: str, today: date) -> Switch:
+    """Work out a switch of ``plan`` to ``outcome``'s roadmaps from ``today``, changing nothing.
+
+    Work on a step the new plan also has comes along, with its date if it is done or
+    skipped; everything open is dated from today on the learner's study days, at the new
+    roadmaps' own spacing. Work left in an earlier plan comes back too: switching Go to Rust
+    and back to Go loses nothing.
+    """
+    roadmaps = catalog.roadmaps_for(outcome)
+    rows = {m.step_id: m for old in plan.user.plans if old is not plan
+            for m in old.milestones if _has_work(m)}  # older plans first: the newest wins
+    rows.update({m.step_id: m for m in plan.milestones})
+    dated = _dated(roadmaps, today, plan.weekdays)
+    finished = [rows[s.id].is_finished if s.id in rows else False for _, s, _ in dated]
+    dues = [rows[s.id].due_date if done else due
+            for (_, s, due), done in zip(dated, finished, strict=True)]
+    dues = scheduling.replan(dues, finished, today, plan.weekdays)
+    return Switch(plan, outcome, roadmaps, [
+        Move(phase_id, s, due, rows.get(s.id))
+        for (phase_id, s, _), due in zip(dated, dues, strict=True)])
+
+
+def switch(change: Switch, now: datetime) -> Plan:
+    """Move the learner to the switch's plan; the old one is archived as it was.
+
+    A kept milestone takes its row's calendar UID along (the archived row gets a new one),
+    with SEQUENCE bumped where its date moves, so calendars update the event in place.
+    """
+    old = change.plan
+    new = Plan(outcome=change.outcome, recommended=old.recommended,
+               roadmaps=[r.id for r in change.roadmaps], answers=dict(old.answers),
+               start_date=min(m.due for m in change.moves), study_days=old.study_days,
+               created_at=now, updated_at=now)
+    for i, move in enumerate(change.moves):
+        m = Milestone(step_id=move.step.id, phase_id=move.phase_id, position=i,
+                      due_date=move.due, updated_at=now)
+        if (k := move.kept) is not None:
+            m.done_at, m.skipped_at, m.skip_reason = k.done_at, k.skipped_at, k.skip_reason
+            m.note, m.evidence_url = k.note, k.evidence_url
+            m.uid, k.uid = k.uid, str(uuid.uuid4())
+            m.sequence = k.sequence + (k.due_date != move.due)
+        new.milestones.append(m)
+    old.archived_at = now
+    session = object_session(old)
+    assert session is not None
+    session.flush()  # the archived rows give their UIDs up before the new rows take them
+    _replace_plan(old.user, new, now)
+    return new
 
 
 def _calendar_changed(user: User, now: datetime) -> None:

@@ -162,6 +162,45 @@ def replan() -> ResponseReturnValue:
     return redirect(url_for("plans.dashboard"))
 
 
+def _switch_to(outcome: str | None) -> changes.Switch:
+    """Work out the switch the page asks for; 404 without a plan or for an unknown outcome."""
+    plan = current_plan(current_user) or abort(404)
+    catalog = get_catalog()
+    if outcome is None or outcome not in catalog.decision.outcomes or outcome == plan.outcome:
+        abort(404)
+    return changes.plan_switch(plan, catalog, outcome, _today())
+
+
+@bp.get("/plan/switch")
+@login_required
+def switch_preview() -> ResponseReturnValue:
+    """Show what switching to another plan keeps and moves, before anything changes."""
+    change = _switch_to(request.args.get("to"))
+    outcome = get_catalog().decision.outcomes[change.outcome]
+    return render_template("plans/switch.html", change=change, outcome=outcome,
+                           step_title=lambda m: _step_title(m.step_id), form=ActionForm())
+
+
+def _step_title(step_id: str) -> str:
+    step = get_catalog().step(step_id)
+    return step.title if step else step_id
+
+
+@bp.post("/plan/switch")
+@login_required
+def switch() -> ResponseReturnValue:
+    """Switch to another outcome's plan, keeping the work on the steps both share."""
+    change = _switch_to(request.form.get("to"))
+    if not ActionForm().validate():
+        return redirect(url_for("plans.switch_preview", to=change.outcome))
+    changes.switch(change, utcnow())
+    db.session.commit()
+    kept = len(change.carried)
+    flash(f"Switched. {kept} milestone{'s' if kept != 1 else ''} with your work on "
+          f"{'them' if kept != 1 else 'it'} came along; the rest starts from today.")
+    return redirect(url_for("plans.dashboard"))
+
+
 @bp.post("/pause")
 @login_required
 def pause() -> ResponseReturnValue:
