@@ -22,6 +22,7 @@ from ..core import ical
 from ..database import db, read_one
 from ..models import FeedCache, User
 from ..plans.queries import current_plan
+from ..plans.steps import steps_for
 from ..web.urls import path_for
 
 # Bump when build_calendar makes different bytes from the same data: every cached feed is
@@ -38,11 +39,12 @@ def calendar_bytes(user: User) -> bytes:
     if plan is not None:
         outcome = catalog.decision.outcomes.get(plan.outcome)
         name = f"Roadmap Tracker: {outcome.title if outcome else plan.outcome}"
+        steps = steps_for(plan, own=plan.milestones)
         for m in plan.milestones:
-            step = catalog.step(m.step_id)
+            step = steps.step(m.step_id)
             if step is None:
                 continue  # gone from plans/: no event (its row and progress stay)
-            roadmap = catalog.roadmaps.get(m.step_id.partition("/")[0])
+            roadmap = steps.roadmaps.get(m.phase_id.partition("/")[0])
             entries.append(ical.Entry(
                 uid=m.uid,
                 sequence=m.sequence,

@@ -97,6 +97,14 @@ def read_toml(path: Path, check: Checker) -> dict[str, Any]:
     return {}
 
 
+def read_toml_text(text: str, check: Checker) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:  # its message names the line and column
+        check.fail("(file)", f"invalid TOML: {e}")
+    return {}
+
+
 def is_url(value: str) -> bool:
     parts = urlsplit(value)
     return parts.scheme in ("https", "http") and bool(parts.netloc) and " " not in value

@@ -8,12 +8,12 @@ schema is documented in ``plans/README.md``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from .checks import Checker, PlanError, is_url, join, read_toml
+from .checks import Checker, PlanError, is_url, join, read_toml, read_toml_text
 from .decision import DecisionFlow, parse_decision
 
 PLANS_DIR = Path(__file__).resolve().parent.parent.parent / "plans"
@@ -154,6 +154,27 @@ def parse_roadmap(data: dict[str, Any], name: str) -> tuple[Roadmap | None, list
     if c.problems:
         return None, c.problems
     return Roadmap(id=roadmap_id, days=total_days, phases=tuple(phases), **texts), c.problems
+
+
+def parse_roadmap_text(text: str, name: str) -> tuple[Roadmap | None, list[str]]:
+    """Build a Roadmap from TOML text (an upload), returning it (or None) and the problems.
+
+    TOML is data only: nothing in the text can run.
+    """
+    check = Checker(name)
+    data = read_toml_text(text, check)
+    if check.problems:
+        return None, check.problems
+    return parse_roadmap(data, name)
+
+
+def renamed(roadmap: Roadmap, roadmap_id: str) -> Roadmap:
+    """Return the roadmap under another id, its steps' ids with it ("<roadmap>/<slug>")."""
+    def step(s: Step) -> Step:
+        return replace(s, id=f"{roadmap_id}/{s.id.partition('/')[2]}")
+
+    phases = tuple(replace(p, steps=tuple(step(s) for s in p.steps)) for p in roadmap.phases)
+    return replace(roadmap, id=roadmap_id, phases=phases)
 
 
 def check_files(paths: Iterable[Path]) -> list[str]:

@@ -1,6 +1,6 @@
 """What the dashboard shows of a plan: its milestones joined with roadmap text, and its pace.
 
-Pure over its arguments: a plan, its milestones, the catalog and ``today``.
+Pure over its arguments: a plan, its milestones, the steps they name and ``today``.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from itertools import groupby
 from zoneinfo import ZoneInfo
 
 from ..core import scheduling
-from ..core.roadmaps import Catalog, Phase, Roadmap, Step
+from ..core.roadmaps import Phase, Roadmap, Step
 from ..models import Plan
 from .queries import MilestoneState
+from .steps import Steps
 
 
 @dataclass
@@ -123,7 +124,7 @@ def done_dates(done_at: Sequence[datetime | None], zone: ZoneInfo) -> list[date 
 
 
 def summarize(
-    plan: Plan, milestones: Sequence[MilestoneState], zone: ZoneInfo, catalog: Catalog,
+    plan: Plan, milestones: Sequence[MilestoneState], zone: ZoneInfo, steps: Steps,
     today: date
 ) -> Summary:
     """Join a plan's milestones with roadmap text and work out its pace at ``today``.
@@ -131,7 +132,7 @@ def summarize(
     A milestone whose step left ``plans/`` is neither listed nor counted: its row, and the
     progress recorded on it, stay in the database for when it comes back.
     """
-    milestones = [m for m in milestones if catalog.step(m.step_id) is not None]
+    milestones = [m for m in milestones if steps.step(m.step_id) is not None]
     # One column at a time: the pace and chart read two columns of every milestone, the
     # page lists a few dozen milestones in full.
     ids, step_ids, phase_ids, due, done_at, skipped_at, reasons, notes, links = (
@@ -141,10 +142,10 @@ def summarize(
     # Done or skipped: either needs no more work, for the pace, the chart and the counts.
     done_on = [d or s for d, s in zip(done_dates(done_at, zone), skipped_on, strict=True)]
 
-    steps = [catalog.step(step_id) for step_id in step_ids]
+    texts = [steps.step(step_id) for step_id in step_ids]
 
     def item_at(i: int) -> Item:
-        step = steps[i]
+        step = texts[i]
         assert step is not None  # the milestones of steps that left were left out above
         done = done_on[i] if skipped_on[i] is None else None
         return Item(ids[i], step, dues[i], done, skipped_on[i], reasons[i],
@@ -154,7 +155,7 @@ def summarize(
     start = 0
     for number, (phase_id, group) in enumerate(groupby(phase_ids), 1):
         roadmap_id, _, slug = phase_id.partition("/")
-        roadmap = catalog.roadmaps[roadmap_id]
+        roadmap = steps.roadmaps[roadmap_id]
         phase = next((p for p in roadmap.phases if p.id == slug), None)
         positions = range(start, start + sum(1 for _ in group))
         done = sum(1 for i in positions if done_on[i])

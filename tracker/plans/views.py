@@ -19,6 +19,7 @@ from ..web.urls import next_or_dashboard
 from . import changes
 from .forms import SkipForm, TickForm
 from .queries import current_plan, milestone_states, own_milestone
+from .steps import milestone_title, steps_for
 from .summary import summarize
 
 bp = Blueprint("plans", __name__)
@@ -40,7 +41,8 @@ def dashboard() -> ResponseReturnValue:
     if plan is None:
         return redirect(url_for("decide.questions"))
     states = milestone_states(plan)
-    summary = summarize(plan, states, current_user.zone, get_catalog(), _today())
+    steps = steps_for(plan, step_ids=(m.step_id for m in states))
+    summary = summarize(plan, states, current_user.zone, steps, _today())
     chart = render_burn_up(summary.dues, summary.done_on, plan.start_date, summary.today,
                            skipped_on=summary.skipped_on)
     # One phase's milestones are listed: ?phase=N, else the one being studied.
@@ -61,7 +63,7 @@ def milestone(milestone_id: int) -> ResponseReturnValue:
 
 def _render_milestone(m: Milestone, form: TickForm, status: int = 200,
                       skip: SkipForm | None = None) -> ResponseReturnValue:
-    step = get_catalog().step(m.step_id)
+    step = steps_for(m.plan, own=[m]).step(m.step_id)
     return render_template("plans/milestone.html", m=m, step=step, form=form,
                            skip=skip or SkipForm(prefix="skip")), status
 
@@ -82,8 +84,9 @@ def done(milestone_id: int) -> ResponseReturnValue:
             evidence_url=(form.evidence_url.data or "") if "evidence_url" in sent else None)
     if step_id is None:
         abort(404)
-    step = get_catalog().step(step_id)
-    flash(f"Done: {step.title if step else step_id}.")
+    step = get_catalog().step(step_id)  # own and uploaded steps: read their row for the title
+    title = step.title if step else milestone_title(own_milestone(current_user, milestone_id))
+    flash(f"Done: {title}.")
     return redirect(next_or_dashboard(request.form.get("next")))
 
 
@@ -97,9 +100,7 @@ def skip(milestone_id: int) -> ResponseReturnValue:
         return _render_milestone(m, TickForm(obj=m), 400, skip=form)
     if changes.skip([m], (form.reason.data or "").strip(), utcnow()):
         db.session.commit()
-        step = get_catalog().step(m.step_id)
-        flash(f"Skipped: {step.title if step else m.step_id}. It counts as finished; "
-              "Undo brings it back.")
+        flash(f"Skipped: {milestone_title(m)}. It counts as finished; Undo brings it back.")
     return redirect(next_or_dashboard(request.form.get("next")))
 
 
@@ -142,7 +143,9 @@ def replan_preview() -> ResponseReturnValue:
     """Preview a re-plan from today: the new finish date before anything moves."""
     plan = current_plan(current_user) or abort(404)
     today = _today()
-    summary = summarize(plan, milestone_states(plan), current_user.zone, get_catalog(), today)
+    states = milestone_states(plan)
+    steps = steps_for(plan, step_ids=(m.step_id for m in states))
+    summary = summarize(plan, states, current_user.zone, steps, today)
     new_dues = changes.replan_preview(plan, today)
     moves = [(item, due) for item, due in zip(summary.items, new_dues, strict=True)
              if item.due != due]
@@ -178,12 +181,7 @@ def switch_preview() -> ResponseReturnValue:
     change = _switch_to(request.args.get("to"))
     outcome = get_catalog().decision.outcomes[change.outcome]
     return render_template("plans/switch.html", change=change, outcome=outcome,
-                           step_title=lambda m: _step_title(m.step_id), form=ActionForm())
-
-
-def _step_title(step_id: str) -> str:
-    step = get_catalog().step(step_id)
-    return step.title if step else step_id
+                           step_title=milestone_title, form=ActionForm())
 
 
 @bp.post("/plan/switch")

@@ -14,10 +14,10 @@ from typing import Any
 from sqlalchemy import select
 
 from ..accounts.tokens import ACTIONS, action_token, unsubscribe_url
-from ..catalog import get_catalog
 from ..database import db
 from ..mail.message import Email, compose
 from ..models import Milestone, Notification, Plan, User, utcnow
+from ..plans.steps import Steps, steps_for
 from ..web.urls import absolute_url
 
 
@@ -36,14 +36,13 @@ def _plan_still_followed(n: Notification, user: User) -> Plan | None:
     return plan
 
 
-def _items(milestones: Iterable[tuple[Any, ...]],
+def _items(milestones: Iterable[tuple[Any, ...]], steps: Steps,
            actions: Mapping[int, dict[str, str]] | None = None) -> list[dict[str, Any]]:
     """Return what a mail lists of milestones given as (id, step id, date[, "skipped"]),
     each with its action links if ``actions`` has them."""
-    catalog = get_catalog()
     items = []
     for m_id, step_id, due, *flags in milestones:
-        step = catalog.step(step_id)
+        step = steps.step(step_id)
         items.append({"title": step.title if step else step_id, "topic": step.topic if step else "",
                       "url": absolute_url("plans.milestone", milestone_id=m_id),
                       "due": day_label(due), "skipped": "skipped" in flags,
@@ -76,11 +75,11 @@ def _reminder(
                Milestone.due_date == day)
         .order_by(Milestone.position)
     ).all()
-    catalog = get_catalog()  # a step gone from plans/ since the sweep is not reminded
-    milestones = [m for m in milestones if catalog.step(m.step_id) is not None]
+    steps = steps_for(plan)  # a step gone from plans/ since the sweep is not reminded
+    milestones = [m for m in milestones if steps.step(m.step_id) is not None]
     if not milestones:
         return None
-    items = _items([(m.id, m.step_id, m.due_date) for m in milestones],
+    items = _items([(m.id, m.step_id, m.due_date) for m in milestones], steps,
                    _action_links(user, milestones))
     what = items[0]["title"] if len(items) == 1 else f"{len(items)} milestones"
     return compose(
@@ -110,9 +109,11 @@ def compose_nudge(n: Notification, user: User) -> Email | None:
 
 def compose_weekly(n: Notification, user: User) -> Email | None:
     """Build the weekly progress email from the numbers the sweep worked out."""
-    if not user.weekly_enabled or not user.is_verified or _plan_still_followed(n, user) is None:
+    plan = _plan_still_followed(n, user)
+    if not user.weekly_enabled or not user.is_verified or plan is None:
         return None
     p = n.payload
+    steps = steps_for(plan)
     listed_open = [i for name in ("due_soon", "overdue") for i, *_ in p[name]["items"]]
     actions = _action_links(user, db.session.scalars(
         select(Milestone).where(Milestone.id.in_(listed_open),
@@ -120,7 +121,7 @@ def compose_weekly(n: Notification, user: User) -> Email | None:
     sections = {
         name: {"count": p[name]["count"],
                "items": _items(((i, s, date.fromisoformat(d), *flags)
-                                for i, s, d, *flags in p[name]["items"]), actions)}
+                                for i, s, d, *flags in p[name]["items"]), steps, actions)}
         for name in ("done_recently", "due_soon", "overdue")
     }
     return compose(

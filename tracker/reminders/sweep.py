@@ -27,6 +27,7 @@ from ..mail import outbox
 from ..mail.outbox import Counts
 from ..models import Milestone, Notification, Plan, User
 from ..plans.queries import current_plan_id
+from ..plans.steps import is_learners
 from .weekly import weekly_numbers
 
 # A due-day reminder or nudge this late is dropped (recorded as skipped), not sent late.
@@ -169,7 +170,7 @@ def _batch_rows(learners: Sequence[Learner], now: datetime) -> list[dict[str, An
                    Milestone.skipped_at.is_(None))
             .order_by(Milestone.plan_id, Milestone.position)
         ):
-            if catalog.step(step_id) is not None:  # a step gone from plans/ is not reminded
+            if is_learners(step_id) or catalog.step(step_id):  # gone from plans/: no reminder
                 open_by_plan.setdefault((plan_id, due), []).append(m_id)
         for lr in wanted:
             for kind, key, instant, day in lr.reminders:
@@ -189,7 +190,8 @@ def _batch_rows(learners: Sequence[Learner], now: datetime) -> list[dict[str, An
         catalog = get_catalog()
         milestones = {
             # Steps gone from plans/ are left out of the numbers; their rows stay.
-            plan_id: [row[1:] for row in plan_rows if catalog.step(row[2]) is not None]
+            plan_id: [row[1:] for row in plan_rows
+                      if is_learners(row[2]) or catalog.step(row[2]) is not None]
             for plan_id, plan_rows in groupby(db.session.execute(
                 select(m.plan_id, m.id, m.step_id, m.due_date, m.done_at, m.skipped_at)
                 .where(m.plan_id.in_([lr.plan_id for lr in weekly]))

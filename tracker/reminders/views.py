@@ -13,10 +13,10 @@ from flask.typing import ResponseReturnValue
 from itsdangerous import BadSignature, SignatureExpired
 
 from ..accounts.tokens import ACTIONS, milestone_action
-from ..catalog import get_catalog
 from ..database import db
 from ..models import Milestone, User, utcnow
 from ..plans import changes
+from ..plans.steps import milestone_title
 from ..web.forms import ActionForm
 
 bp = Blueprint("actions", __name__)
@@ -32,17 +32,12 @@ def _link(token: str) -> tuple[User, Milestone, str]:
                                             expired=isinstance(e, SignatureExpired)), 404))
 
 
-def _title(milestone: Milestone) -> str:
-    step = get_catalog().step(milestone.step_id)
-    return step.title if step else milestone.step_id
-
-
 @bp.get("/act/<token>")
 def confirm(token: str) -> ResponseReturnValue:
     """Ask before acting: a GET changes nothing."""
     user, milestone, action = _link(token)
     return render_template("reminders/action_confirm.html", action=action,
-                           label=ACTIONS[action], title=_title(milestone), m=milestone,
+                           label=ACTIONS[action], title=milestone_title(milestone), m=milestone,
                            push_days=PUSH_DAYS, form=ActionForm())
 
 
@@ -52,7 +47,7 @@ def act(token: str) -> ResponseReturnValue:
     user, milestone, action = _link(token)
     if not ActionForm().validate():
         return render_template("reminders/action_confirm.html", action=action,
-                               label=ACTIONS[action], title=_title(milestone), m=milestone,
+                               label=ACTIONS[action], title=milestone_title(milestone), m=milestone,
                                push_days=PUSH_DAYS, form=ActionForm()), 400
     now = utcnow()
     if action == "done":
@@ -64,4 +59,4 @@ def act(token: str) -> ResponseReturnValue:
         changes.push(milestone, PUSH_DAYS, now)
     db.session.commit()
     return render_template("reminders/action_done.html", action=action,
-                           title=_title(milestone), m=milestone)
+                           title=milestone_title(milestone), m=milestone)

@@ -1,0 +1,111 @@
+"""Where a milestone's text comes from: the roadmaps of plans/, a roadmap the learner
+uploaded, or the milestone itself (a learner's own).
+
+A plan's milestones name their step by id: "go/<slug>" for plans/, "upload-<n>/<slug>" for
+an uploaded roadmap, "own/<hex>" for a milestone of the learner's own.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+
+from sqlalchemy import select
+
+from ..catalog import get_catalog
+from ..core.roadmaps import Catalog, Link, Roadmap, Step, parse_roadmap_text, renamed
+from ..database import db
+from ..models import Milestone, Plan, RoadmapUpload
+
+OWN = "own/"
+UPLOAD = "upload-"
+OWN_TOPIC = "Your own"
+
+
+def new_own_step_id() -> str:
+    """Return the step id of a new milestone of the learner's own."""
+    return f"{OWN}{uuid.uuid4().hex}"
+
+
+def is_own(step_id: str) -> bool:
+    """Say whether a step is a milestone of the learner's own."""
+    return step_id.startswith(OWN)
+
+
+def is_learners(step_id: str) -> bool:
+    """Say whether a step's text lives in the database (own or uploaded): it never leaves."""
+    return step_id.startswith((OWN, UPLOAD))
+
+
+def upload_roadmap_id(upload_id: int) -> str:
+    return f"{UPLOAD}{upload_id}"
+
+
+def own_step(m: Milestone) -> Step:
+    """Return a learner's own milestone as a step, its text from its row."""
+    return Step(id=m.step_id, topic=OWN_TOPIC, title=m.title or "", learn=m.learn or "",
+                done_when=tuple(m.done_when or ()),
+                links=tuple(Link(title, url) for title, url in (m.links or ())))
+
+
+@lru_cache(maxsize=256)  # an upload never changes: parse each once per process
+def uploaded_roadmap(upload_id: int, source: str) -> Roadmap | None:
+    """Return an uploaded roadmap under its own id (``upload-<n>``); None if it no longer parses."""
+    roadmap, _ = parse_roadmap_text(source, f"upload {upload_id}")
+    return renamed(roadmap, upload_roadmap_id(upload_id)) if roadmap else None
+
+
+@dataclass(frozen=True)
+class Steps:
+    """The steps and roadmaps one plan can name: the catalog's, its uploads', its own."""
+
+    catalog: Catalog
+    uploads: Mapping[str, Roadmap] = field(default_factory=dict)
+    own: Mapping[str, Step] = field(default_factory=dict)
+
+    @property
+    def roadmaps(self) -> Mapping[str, Roadmap]:
+        return {**self.catalog.roadmaps, **self.uploads} if self.uploads else self.catalog.roadmaps
+
+    def step(self, step_id: str) -> Step | None:
+        """Return a step by its id, or None if it left plans/."""
+        if step_id.startswith(OWN):
+            return self.own.get(step_id)
+        if step_id.startswith(UPLOAD):
+            return self._uploaded_steps.get(step_id)
+        return self.catalog.step(step_id)
+
+    @cached_property
+    def _uploaded_steps(self) -> dict[str, Step]:
+        return {s.id: s for r in self.uploads.values() for s in r.steps}
+
+
+def steps_for(plan: Plan, own: Iterable[Milestone] | None = None,
+              step_ids: Iterable[str] | None = None) -> Steps:
+    """Return the steps a plan can name.
+
+    ``own`` spares the query for the learner's own milestones when their rows are loaded;
+    ``step_ids``, the plan's step ids when they are, spares it when none is the learner's.
+    """
+    upload_ids = [int(r.removeprefix(UPLOAD)) for r in plan.roadmaps if r.startswith(UPLOAD)]
+    uploads: dict[str, Roadmap] = {}
+    if upload_ids:
+        for row in db.session.scalars(select(RoadmapUpload).where(
+                RoadmapUpload.id.in_(upload_ids), RoadmapUpload.user_id == plan.user_id)):
+            if (roadmap := uploaded_roadmap(row.id, row.source)) is not None:
+                uploads[roadmap.id] = roadmap
+    if own is None and step_ids is not None and not any(map(is_own, step_ids)):
+        own = ()
+    if own is None:
+        own = db.session.scalars(select(Milestone).where(
+            Milestone.plan_id == plan.id, Milestone.step_id.startswith(OWN)))
+    return Steps(get_catalog(), uploads,
+                 {m.step_id: own_step(m) for m in own if m.step_id.startswith(OWN)})
+
+
+def milestone_title(m: Milestone) -> str:
+    """Return a milestone's title, wherever its text lives."""
+    step = steps_for(m.plan, own=[m]).step(m.step_id)
+    return step.title if step else m.step_id
