@@ -27,7 +27,9 @@ from tracker.accounts.tokens import (
 )
 from tracker.calendar.tokens import feed_token, issue_token
 from tracker.database import db
-from tracker.models import LoginSession, Milestone, User, utcnow
+from tracker.models import LoginSession, Milestone, Plan, User, utcnow
+from tracker.plans import changes
+from tracker.plans.steps import new_own_step_id
 
 
 def routes_with_arguments(app: Any) -> set[tuple[str, str]]:
@@ -66,13 +68,24 @@ def links_of(user: User) -> dict[str, str]:
     }
 
 
+def add_own(app: Any, plan_id: int) -> int:
+    """Give a plan a milestone of the learner's own; return its id."""
+    with app.app_context():
+        plan = db.session.get(Plan, plan_id)
+        mine = Milestone(step_id=new_own_step_id(), title="My own")
+        changes.place_own(plan, mine, after=None, due=plan.start_date, now=utcnow())
+        db.session.commit()
+        return mine.id
+
+
 def test_another_learners_ids_and_tokens_answer_404(app, make_user, make_plan, served):
     """Eve, signed in with her own session and CSRF token, reaches for Alice's things."""
     alice_id, eve_id = make_user("alice@example.com"), make_user("eve@example.com")
-    make_plan(alice_id)
+    alice_plan = make_plan(alice_id)
     make_plan(eve_id)
     alice = Browser(served)
     alice.login("alice@example.com")
+    own = add_own(app, alice_plan)
     with app.app_context():
         milestone = db.session.scalars(select(Milestone.id).join(Milestone.plan)
                                        .where(Milestone.plan.has(user_id=alice_id))).first()
@@ -101,6 +114,9 @@ def test_another_learners_ids_and_tokens_answer_404(app, make_user, make_plan, s
         ("POST", "plans.done", f"/milestones/{milestone}/done"),
         ("POST", "plans.undo", f"/milestones/{milestone}/undo"),
         ("POST", "plans.skip", f"/milestones/{milestone}/skip"),
+        ("GET", "plans.edit_own", f"/milestones/{own}/edit"),
+        ("POST", "plans.edit_own", f"/milestones/{own}/edit"),
+        ("POST", "plans.delete_own", f"/milestones/{own}/delete"),
         ("POST", "plans.skip_phase", "/plan/phases/999/skip"),  # no such month of hers
         ("POST", "settings.end_session", f"/settings/sessions/{session_id}/end"),
         ("GET", "calendar.feed", f"/calendar/{old_feed}.ics"),
@@ -150,7 +166,7 @@ def endpoint_of(app: Any, path: str) -> str:
 
 def test_every_form_answers_hostile_input_without_a_500(app, make_user, make_plan, serve):
     learner_id = make_user(verified=False)  # unconfirmed: the settings show the resend button
-    make_plan(learner_id)
+    own = add_own(app, make_plan(learner_id))
     make_plan(make_user("other@example.com", verified=False))
     with app.app_context():
         other = db.session.scalar(select(User).filter_by(email="other@example.com"))
@@ -170,7 +186,7 @@ def test_every_form_answers_hostile_input_without_a_500(app, make_user, make_pla
         for path in ("/signup", "/login", "/reset", *links.values()):
             found += [(stranger, f) for f in forms_on(stranger, path)]
         for path in ("/dashboard", f"/milestones/{milestone}", "/replan", "/settings", "/decide",
-                     "/plan/switch?to=rust"):
+                     "/plan/switch?to=rust", "/plan/milestones/new", f"/milestones/{own}/edit"):
             found += [(learner, f) for f in forms_on(learner, path)]
         tick = next(f for _, f in found if f.action == f"/milestones/{milestone}/done")
         assert learner.request("POST", tick.action, tick.fields)[0] == 302

@@ -262,6 +262,36 @@ def _move(plan: Plan, new_dues: Sequence[date], now: datetime) -> int:
     return moved
 
 
+def place_own(plan: Plan, milestone: Milestone, *, after: Milestone | None, due: date,
+              now: datetime) -> None:
+    """Put a milestone of the learner's own into the plan, after ``after`` (or first), due
+    ``due``; a milestone already in the plan moves there. Positions stay 0..n-1."""
+    others = [m for m in plan.milestones if m is not milestone]
+    at = others.index(after) + 1 if after is not None else 0
+    neighbour = after or (others[0] if others else None)
+    milestone.phase_id = neighbour.phase_id if neighbour else "own/own"
+    if milestone.due_date != due and milestone.id is not None:
+        milestone.sequence += 1  # calendars take a moved date only with a higher SEQUENCE
+    milestone.due_date, milestone.updated_at = due, now
+    others.insert(at, milestone)
+    for i, m in enumerate(others):
+        m.position = i
+    if milestone not in plan.milestones:
+        plan.milestones.append(milestone)
+    plan.updated_at = now
+    _calendar_changed(plan.user, now)
+
+
+def delete_own(milestone: Milestone, now: datetime) -> None:
+    """Remove a milestone of the learner's own; the ones after it close up."""
+    plan = milestone.plan
+    plan.milestones.remove(milestone)  # delete-orphan: the row goes
+    for i, m in enumerate(plan.milestones):
+        m.position = i
+    plan.updated_at = now
+    _calendar_changed(plan.user, now)
+
+
 def push(milestone: Milestone, days: int, now: datetime) -> int:
     """Move a milestone and every open one after it ``days`` later; return how many moved.
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from wtforms import StringField, TextAreaField
-from wtforms.validators import URL, Length, Optional
+from typing import Any
 
+from wtforms import DateField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import URL, InputRequired, Length, Optional, ValidationError
+
+from ..core.checks import is_url
 from ..web.forms import Form
 
 
@@ -22,3 +25,75 @@ class TickForm(Form):
 class SkipForm(Form):
     reason = StringField("Why skip it? (optional)", validators=[Optional(), Length(max=500)],
                          description="For instance: I use this at work already.")
+
+
+MAX_DONE_WHEN = 20
+MAX_LINKS = 10
+
+
+def _lines(text: str | None) -> list[str]:
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+def parse_links(text: str | None) -> list[list[str]]:
+    """Return [title, url] pairs from "Title https://…" lines; raise ValueError saying why not."""
+    pairs = []
+    for line in _lines(text):
+        title, _, url = line.rpartition(" ")
+        if not is_url(url) or len(url) > 500:
+            raise ValueError(f"“{line[:80]}” does not end in a link like https://…")
+        pairs.append([title.strip() or url, url])
+    if len(pairs) > MAX_LINKS:
+        raise ValueError(f"Keep it to {MAX_LINKS} links.")
+    return pairs
+
+
+class OwnMilestoneForm(Form):
+    """A milestone of the learner's own: what, when it is done, where to read, and when."""
+
+    title = StringField("Title", validators=[InputRequired("Give it a title."), Length(max=200)])
+    learn = TextAreaField("What to learn (optional)", validators=[Optional(), Length(max=5000)])
+    done_when = TextAreaField(
+        "Done when (optional)", validators=[Optional(), Length(max=6000)],
+        description=f"One item a line, up to {MAX_DONE_WHEN}: how you will know it is done.")
+    links = TextAreaField(
+        "Links (optional)", validators=[Optional(), Length(max=5000)],
+        description=f"One a line, up to {MAX_LINKS}: a title, a space, then the address, "
+                    "like “Tour of Go https://go.dev/tour/”.")
+    placement = RadioField("When", default="after", choices=[
+        SelectChoice("after", "Right after another milestone"),
+        SelectChoice("date", "On a date")])
+    after = SelectField("After", coerce=int, validate_choice=False)
+    due_date = DateField("Date", validators=[Optional()])
+
+    def validate_done_when(self, field: Any) -> None:
+        items = _lines(field.data)
+        if len(items) > MAX_DONE_WHEN:
+            raise ValidationError(f"Keep it to {MAX_DONE_WHEN} items (there are {len(items)}).")
+        if any(len(item) > 300 for item in items):
+            raise ValidationError("Keep each item under 300 characters.")
+
+    def validate_links(self, field: Any) -> None:
+        try:
+            parse_links(field.data)
+        except ValueError as e:
+            raise ValidationError(str(e)) from None
+
+    def validate_after(self, field: Any) -> None:
+        if self.placement.data == "after" and field.data not in {c.value for c in field.choices}:
+            raise ValidationError("Pick the milestone it follows.")
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        ok = super().validate(extra_validators)
+        # Asked only when placing by date; Optional() stops the field's own chain when empty.
+        due = self.due_date
+        if self.placement.data == "date" and due.data is None and not due.errors:
+            due.errors.append("Enter the date, like 2027-03-01.")
+            return False
+        return ok
+
+    def done_when_items(self) -> list[str]:
+        return _lines(self.done_when.data)
+
+    def link_pairs(self) -> list[list[str]]:
+        return parse_links(self.links.data)
