@@ -186,7 +186,8 @@ def test_every_form_answers_hostile_input_without_a_500(app, make_user, make_pla
         for path in ("/signup", "/login", "/reset", *links.values()):
             found += [(stranger, f) for f in forms_on(stranger, path)]
         for path in ("/dashboard", f"/milestones/{milestone}", "/replan", "/settings", "/decide",
-                     "/plan/switch?to=rust", "/plan/milestones/new", f"/milestones/{own}/edit"):
+                     "/plan/switch?to=rust", "/plan/milestones/new", f"/milestones/{own}/edit",
+                     "/plan/upload"):
             found += [(learner, f) for f in forms_on(learner, path)]
         tick = next(f for _, f in found if f.action == f"/milestones/{milestone}/done")
         assert learner.request("POST", tick.action, tick.fields)[0] == 302

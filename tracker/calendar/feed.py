@@ -37,9 +37,11 @@ def calendar_bytes(user: User) -> bytes:
     name = "Roadmap Tracker"
     entries: list[ical.Entry] = []
     if plan is not None:
-        outcome = catalog.decision.outcomes.get(plan.outcome)
-        name = f"Roadmap Tracker: {outcome.title if outcome else plan.outcome}"
         steps = steps_for(plan, own=plan.milestones)
+        outcome = catalog.decision.outcomes.get(plan.outcome)
+        own_roadmap = steps.roadmaps.get(plan.roadmaps[0]) if plan.roadmaps else None
+        title = outcome.title if outcome else own_roadmap.title if own_roadmap else plan.outcome
+        name = f"Roadmap Tracker: {title}"
         for m in plan.milestones:
             step = steps.step(m.step_id)
             if step is None:

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from wtforms import DateField, RadioField, SelectChoice
-from wtforms.validators import InputRequired, ValidationError
+from wtforms.validators import InputRequired
 
 from ..core.decision import DecisionFlow
 from ..core.localtime import local_today
 from ..models import utcnow
-from ..web.forms import Form, MultiCheckboxField, TimeZoneField, study_days_field
-
-MAX_START_AHEAD = timedelta(days=365)
+from ..web.forms import Form, MultiCheckboxField, TimeZoneField, check_start, study_days_field
 
 
 def decision_form(flow: DecisionFlow, **kwargs: Any) -> Form:
@@ -42,10 +39,4 @@ class StartPlanForm(Form):
     timezone = TimeZoneField(description="Reminders and 'today' follow this zone.")
 
     def validate_start_date(self, field: DateField) -> None:
-        if field.data is None:  # unparseable: the field already says so
-            return
-        today = local_today(self.timezone.data or "UTC", utcnow())
-        if field.data < today:
-            raise ValidationError(f"Pick today ({today.isoformat()}) or a later date.")
-        if field.data > today + MAX_START_AHEAD:
-            raise ValidationError("Pick a date within the next year.")
+        check_start(field.data, local_today(self.timezone.data or "UTC", utcnow()))

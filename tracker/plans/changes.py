@@ -35,7 +35,24 @@ def create_plan(
     now: datetime,
 ) -> Plan:
     """Enrol the learner in an outcome's roadmaps, dated from ``start``; archive the old plan."""
-    roadmaps = catalog.roadmaps_for(outcome)
+    return create_plan_from(user, catalog.roadmaps_for(outcome), outcome=outcome,
+                            recommended=recommended, answers=answers, start=start,
+                            study_days=study_days, now=now)
+
+
+def create_plan_from(
+    user: User,
+    roadmaps: Sequence[Roadmap],
+    *,
+    outcome: str,
+    recommended: str,
+    answers: Mapping[str, list[str]],
+    start: date,
+    study_days: Collection[int],
+    now: datetime,
+) -> Plan:
+    """Enrol the learner in these roadmaps (an outcome's, or one uploaded), dated from
+    ``start``; archive the old plan."""
     plan = Plan(
         outcome=outcome,
         recommended=recommended,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_wtf.file import FileField
 from wtforms import DateField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import URL, InputRequired, Length, Optional, ValidationError
 
 from ..core.checks import is_url
-from ..web.forms import Form
+from ..web.forms import Form, study_days_field
 
 
 class TickForm(Form):
@@ -97,3 +98,19 @@ class OwnMilestoneForm(Form):
 
     def link_pairs(self) -> list[list[str]]:
         return parse_links(self.links.data)
+
+
+MAX_UPLOAD = 64 * 1024  # bytes: the largest roadmap in plans/ is about 40 KB
+
+
+class UploadForm(Form):
+    """A roadmap file in the plans/ format, or its text pasted, and when to start it."""
+
+    file = FileField("Roadmap file (.toml)",
+                     description="The same format as the roadmaps in plans/, up to 64 KB.")
+    source = TextAreaField("Or paste it here", validators=[Optional(), Length(max=MAX_UPLOAD)],
+                           description="Problems are listed above with the field they are in; "
+                                       "fix them here and send it again.")
+    start_date = DateField("Start date", validators=[InputRequired("Enter a start date, like "
+                                                                   "2027-01-04.")])
+    study_days = study_days_field()

@@ -3,26 +3,23 @@ resume."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-from typing import Any
+from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
-from wtforms import SelectChoice
 
 from ..catalog import get_catalog
-from ..core import scheduling
 from ..core.chart import render_burn_up
 from ..core.localtime import local_today
 from ..database import db, read_only, read_then_write, writing
-from ..models import Milestone, Plan, utcnow
+from ..models import Milestone, utcnow
 from ..web.forms import ActionForm
 from ..web.urls import next_or_dashboard
 from . import changes
-from .forms import OwnMilestoneForm, SkipForm, TickForm
+from .forms import SkipForm, TickForm
 from .queries import current_plan, milestone_states, own_milestone
-from .steps import is_own, milestone_title, new_own_step_id, steps_for
+from .steps import milestone_title, steps_for
 from .summary import summarize
 
 bp = Blueprint("plans", __name__)
@@ -31,7 +28,8 @@ bp = Blueprint("plans", __name__)
 MILESTONE = "/milestones/<int(max=9223372036854775807):milestone_id>"
 
 
-def _today() -> date:
+def today() -> date:
+    """Return the learner's date, in their zone."""
     return local_today(current_user.timezone, utcnow())
 
 
@@ -45,7 +43,7 @@ def dashboard() -> ResponseReturnValue:
         return redirect(url_for("decide.questions"))
     states = milestone_states(plan)
     steps = steps_for(plan, step_ids=(m.step_id for m in states))
-    summary = summarize(plan, states, current_user.zone, steps, _today())
+    summary = summarize(plan, states, current_user.zone, steps, today())
     chart = render_burn_up(summary.dues, summary.done_on, plan.start_date, summary.today,
                            skipped_on=summary.skipped_on)
     # One phase's milestones are listed: ?phase=N, else the one being studied.
@@ -145,11 +143,11 @@ def undo(milestone_id: int) -> ResponseReturnValue:
 def replan_preview() -> ResponseReturnValue:
     """Preview a re-plan from today: the new finish date before anything moves."""
     plan = current_plan(current_user) or abort(404)
-    today = _today()
+    day = today()
     states = milestone_states(plan)
     steps = steps_for(plan, step_ids=(m.step_id for m in states))
-    summary = summarize(plan, states, current_user.zone, steps, today)
-    new_dues = changes.replan_preview(plan, today)
+    summary = summarize(plan, states, current_user.zone, steps, day)
+    new_dues = changes.replan_preview(plan, day)
     moves = [(item, due) for item, due in zip(summary.items, new_dues, strict=True)
              if item.due != due]
     return render_template("plans/replan.html", s=summary, new_finish=max(new_dues), moves=moves)
@@ -161,85 +159,10 @@ def replan() -> ResponseReturnValue:
     """Move the open milestones so the next one is due from today."""
     plan = current_plan(current_user) or abort(404)
     if ActionForm().validate():
-        moved = changes.replan(plan, _today(), utcnow())
+        moved = changes.replan(plan, today(), utcnow())
         db.session.commit()
         flash(f"Re-planned: {moved} milestone{'s' if moved != 1 else ''} moved." if moved
               else "Nothing to move: you are on schedule.")
-    return redirect(url_for("plans.dashboard"))
-
-
-def _own_form(plan: Plan, editing: Milestone | None = None, **kwargs: Any) -> OwnMilestoneForm:
-    """Return the own-milestone form, offering the plan's other milestones to follow."""
-    form = OwnMilestoneForm(**kwargs)
-    steps = steps_for(plan, own=plan.milestones)
-    form.after.choices = [
-        SelectChoice(m.id, f"{(s.title if (s := steps.step(m.step_id)) else m.step_id)}"
-                           f" (due {m.due_date:%-d %b})")
-        for m in plan.milestones if m is not editing]
-    return form
-
-
-def _save_own(plan: Plan, m: Milestone, form: OwnMilestoneForm) -> None:
-    m.title, m.learn = form.title.data.strip(), (form.learn.data or "").strip()
-    m.done_when, m.links = form.done_when_items(), form.link_pairs()
-    others = [x for x in plan.milestones if x is not m]
-    after: Milestone | None
-    if form.placement.data == "after":
-        after = next(x for x in others if x.id == form.after.data)
-        due = scheduling.next_study_day(after.due_date + timedelta(days=1), plan.weekdays)
-    else:
-        due = form.due_date.data
-        after = next((x for x in reversed(others) if x.due_date <= due), None)
-    changes.place_own(plan, m, after=after, due=due, now=utcnow())
-
-
-@bp.route("/plan/milestones/new", methods=["GET", "POST"])
-@login_required
-def add_own() -> ResponseReturnValue:
-    """Add a milestone of the learner's own to the plan."""
-    plan = current_plan(current_user) or abort(404)
-    form = _own_form(plan)
-    if form.validate_on_submit():
-        m = Milestone(step_id=new_own_step_id(), due_date=_today(), position=0, phase_id="")
-        _save_own(plan, m, form)
-        db.session.commit()
-        flash(f"Added to your plan: {m.title}, due {m.due_date:%A %-d %B}.")
-        return redirect(url_for("plans.milestone", milestone_id=m.id))
-    return render_template("plans/own.html", form=form, m=None), 400 if form.errors else 200
-
-
-@bp.route(f"{MILESTONE}/edit", methods=["GET", "POST"])
-@login_required
-def edit_own(milestone_id: int) -> ResponseReturnValue:
-    """Change a milestone of the learner's own: its text, or when it is due."""
-    m = own_milestone(current_user, milestone_id)
-    if not is_own(m.step_id):
-        abort(404)  # the roadmap's milestones are not the learner's to rewrite
-    plan = m.plan
-    form = _own_form(plan, editing=m, formdata=None if request.method == "GET" else request.form,
-                     data={"title": m.title, "learn": m.learn, "due_date": m.due_date,
-                           "done_when": "\n".join(m.done_when or ()), "placement": "date",
-                           "links": "\n".join(f"{t} {u}" for t, u in (m.links or ()))})
-    if form.validate_on_submit():
-        _save_own(plan, m, form)
-        db.session.commit()
-        flash("Saved.")
-        return redirect(url_for("plans.milestone", milestone_id=m.id))
-    return render_template("plans/own.html", form=form, m=m), 400 if form.errors else 200
-
-
-@bp.post(f"{MILESTONE}/delete")
-@login_required
-def delete_own(milestone_id: int) -> ResponseReturnValue:
-    """Remove a milestone of the learner's own from the plan."""
-    m = own_milestone(current_user, milestone_id)
-    if not is_own(m.step_id):
-        abort(404)
-    if ActionForm().validate():
-        title = m.title
-        changes.delete_own(m, utcnow())
-        db.session.commit()
-        flash(f"Removed from your plan: {title}.")
     return redirect(url_for("plans.dashboard"))
 
 
@@ -249,7 +172,7 @@ def _switch_to(outcome: str | None) -> changes.Switch:
     catalog = get_catalog()
     if outcome is None or outcome not in catalog.decision.outcomes or outcome == plan.outcome:
         abort(404)
-    return changes.plan_switch(plan, catalog, outcome, _today())
+    return changes.plan_switch(plan, catalog, outcome, today())
 
 
 @bp.get("/plan/switch")
@@ -283,7 +206,7 @@ def pause() -> ResponseReturnValue:
     """Pause the plan for a break; reminders stop."""
     plan = current_plan(current_user) or abort(404)
     if ActionForm().validate() and plan.paused_on is None:
-        changes.pause(plan, _today(), utcnow())
+        changes.pause(plan, today(), utcnow())
         db.session.commit()
         flash("Plan paused. Resume when you are back; "
               "open milestones move by the days you were away.")
@@ -296,7 +219,7 @@ def resume() -> ResponseReturnValue:
     """Resume a paused plan, shifting open milestones by the break."""
     plan = current_plan(current_user) or abort(404)
     if ActionForm().validate() and plan.paused_on is not None:
-        moved = changes.resume(plan, _today(), utcnow())
+        moved = changes.resume(plan, today(), utcnow())
         db.session.commit()
         flash(f"Welcome back: {moved} milestone{'s' if moved != 1 else ''} moved."
               if moved else "Welcome back.")

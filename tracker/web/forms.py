@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
+from datetime import date, timedelta
 from typing import Any
 
 from flask_wtf import FlaskForm
@@ -59,6 +60,19 @@ class TimeZoneField(StringField):
 
     def __init__(self, label: str = "Time zone", **kwargs: Any) -> None:
         super().__init__(label, validators=[valid_time_zone], **kwargs)
+
+
+MAX_START_AHEAD = timedelta(days=365)
+
+
+def check_start(day: date | None, today: date) -> None:
+    """Refuse a plan start before ``today`` (the learner's) or more than a year ahead."""
+    if day is None:  # unparseable: the field already says so
+        return
+    if day < today:
+        raise ValidationError(f"Pick today ({today.isoformat()}) or a later date.")
+    if day > today + MAX_START_AHEAD:
+        raise ValidationError("Pick a date within the next year.")
 
 
 def study_days_field(label: str = "Study days") -> MultiCheckboxField:
