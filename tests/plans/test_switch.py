@@ -122,3 +122,20 @@ def test_no_reminder_goes_out_twice_across_a_switch(app, client, auth, make_user
         due = [n for n in db.session.scalars(select(Notification)) if n.kind == "due"]
     assert len(due) == 1
     assert len([m for m in smtp_server.messages if m["Subject"].startswith("Due")]) == 1
+
+
+def test_a_milestone_of_ones_own_comes_along(app, client, auth, make_user, make_plan):
+    before = started_go_plan(app, make_user, make_plan)
+    auth.login()
+    client.submit("/plan/milestones/new", {"title": "My own project", "placement": "after",
+                                           "after": before[4].id})
+    own = next(m for m in plans(app)[0].milestones if m.step_id.startswith("own/"))
+    assert "your own milestone" in client.get("/plan/switch?to=rust").get_data(as_text=True)
+    client.submit("/plan/switch", {"to": "go-rust"})  # it stays after the step it followed
+    both = plans(app)[-1].milestones
+    at = next(i for i, m in enumerate(both) if m.step_id == own.step_id)
+    assert both[at - 1].step_id == before[4].step_id
+    assert both[at].title == "My own project" and both[at].uid == own.uid
+    client.submit("/plan/switch", {"to": "rust"})  # Rust has no step of Go: it leads the plan
+    rust = plans(app)[-1].milestones
+    assert rust[0].step_id == own.step_id and rust[0].title == "My own project"

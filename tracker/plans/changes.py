@@ -21,6 +21,7 @@ from sqlalchemy.orm import object_session
 from ..core import scheduling
 from ..core.roadmaps import Catalog, Roadmap, Step
 from ..models import Milestone, Plan, User, UTCDateTime
+from .steps import is_own, own_step
 
 
 def create_plan(
@@ -99,8 +100,8 @@ class Move:
 
     @property
     def carries(self) -> bool:
-        """Say whether the learner's work on it comes along: done, skipped or a note."""
-        return self.kept is not None and _has_work(self.kept)
+        """Say whether the learner's work comes along: done, skipped, a note, their own."""
+        return self.kept is not None and (is_own(self.kept.step_id) or _has_work(self.kept))
 
     @property
     def finished(self) -> bool:
@@ -151,7 +152,7 @@ def plan_switch(plan: Plan, catalog: Catalog, outcome: str, today: date) -> Swit
     rows = {m.step_id: m for old in plan.user.plans if old is not plan
             for m in old.milestones if _has_work(m)}  # older plans first: the newest wins
     rows.update({m.step_id: m for m in plan.milestones})
-    dated = _dated(roadmaps, today, plan.weekdays)
+    dated = _with_own(_dated(roadmaps, today, plan.weekdays), plan.milestones)
     finished = [rows[s.id].is_finished if s.id in rows else False for _, s, _ in dated]
     dues = [rows[s.id].due_date if done else due
             for (_, s, due), done in zip(dated, finished, strict=True)]
@@ -159,6 +160,26 @@ def plan_switch(plan: Plan, catalog: Catalog, outcome: str, today: date) -> Swit
     return Switch(plan, outcome, roadmaps, [
         Move(phase_id, s, due, rows.get(s.id))
         for (phase_id, s, _), due in zip(dated, dues, strict=True)])
+
+
+def _with_own(dated: list[tuple[str, Step, date]], milestones: Sequence[Milestone]
+              ) -> list[tuple[str, Step, date]]:
+    """Put the learner's own milestones into a new plan's steps: each after the step it
+    followed, if the new plan has it (else after the last one it has, or first)."""
+    index = {s.id: i for i, (_, s, _) in enumerate(dated)}
+    following: dict[int, list[Milestone]] = {}  # index in dated (-1: the start) -> own ones
+    anchor = -1
+    for m in milestones:
+        if is_own(m.step_id):
+            following.setdefault(anchor, []).append(m)
+        elif m.step_id in index:
+            anchor = index[m.step_id]
+    first_phase, _, first_due = dated[0]
+    result = [(first_phase, own_step(m), first_due) for m in following.get(-1, [])]
+    for i, (phase_id, step, due) in enumerate(dated):
+        result.append((phase_id, step, due))
+        result += [(phase_id, own_step(m), due) for m in following.get(i, [])]
+    return result
 
 
 def switch(change: Switch, now: datetime) -> Plan:
@@ -178,6 +199,7 @@ def switch(change: Switch, now: datetime) -> Plan:
         if (k := move.kept) is not None:
             m.done_at, m.skipped_at, m.skip_reason = k.done_at, k.skipped_at, k.skip_reason
             m.note, m.evidence_url = k.note, k.evidence_url
+            m.title, m.learn, m.done_when, m.links = k.title, k.learn, k.done_when, k.links
             m.uid, k.uid = k.uid, str(uuid.uuid4())
             m.sequence = k.sequence + (k.due_date != move.due)
         new.milestones.append(m)
