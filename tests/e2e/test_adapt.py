@@ -64,11 +64,15 @@ def test_a_plan_that_adapts(viewport, new_context, live_server):
     log_in(page, email)
     problems: dict[str, list[str]] = {}
 
-    # Skip one milestone from the dashboard, then the rest of the month.
+    # Skip one milestone from its page, with a reason, then the rest of the month.
     page.goto("/dashboard")
-    first_open = page.locator("ol.milestones li.milestone:not(.done)").first
-    first_open.get_by_role("button", name="Skip").click()
+    page.locator("ol.milestones li.milestone:not(.done) a.m-title").first.click()
+    page.wait_for_url("**/milestones/*")
+    page.get_by_label("Why skip it? (optional)").fill("I use this at work")
+    page.get_by_role("button", name="Skip this milestone").click()
+    page.goto("/dashboard")
     expect(page.locator("ol.milestones li.skipped")).to_have_count(1)
+    expect(page.locator("ol.milestones li.skipped")).to_contain_text("I use this at work")
     expect(page.locator("#skipped-count")).to_contain_text("1 of them skipped")
     check(page, "skip", viewport, problems)
     page.get_by_role("button", name="I know this month: skip the rest").click()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
 from sqlalchemy import select
@@ -57,13 +56,18 @@ def uploaded_roadmap(upload_id: int, source: str) -> Roadmap | None:
     return renamed(roadmap, upload_roadmap_id(upload_id)) if roadmap else None
 
 
-@dataclass(frozen=True)
 class Steps:
-    """The steps and roadmaps one plan can name: the catalog's, its uploads', its own."""
+    """The steps and roadmaps one plan can name: the catalog's, its uploads', its own.
 
-    catalog: Catalog
-    uploads: Mapping[str, Roadmap] = field(default_factory=dict)
-    own: Mapping[str, Step] = field(default_factory=dict)
+    The learner's own milestones are read on first asking: most plans have none, and their
+    pages then never pay for the query.
+    """
+
+    def __init__(self, catalog: Catalog, uploads: Mapping[str, Roadmap], plan_id: int | None,
+                 own: Iterable[Milestone] | None = None) -> None:
+        self.catalog, self.uploads, self._plan_id = catalog, uploads, plan_id
+        if own is not None:
+            self.__dict__["_own"] = {m.step_id: own_step(m) for m in own if is_own(m.step_id)}
 
     @property
     def roadmaps(self) -> Mapping[str, Roadmap]:
@@ -71,24 +75,25 @@ class Steps:
 
     def step(self, step_id: str) -> Step | None:
         """Return a step by its id, or None if it left plans/."""
+        if (step := self.catalog.step(step_id)) is not None:
+            return step
         if step_id.startswith(OWN):
-            return self.own.get(step_id)
-        if step_id.startswith(UPLOAD):
-            return self._uploaded_steps.get(step_id)
-        return self.catalog.step(step_id)
+            return self._own.get(step_id)
+        return self._uploaded_steps.get(step_id)
+
+    @cached_property
+    def _own(self) -> dict[str, Step]:
+        rows = db.session.scalars(select(Milestone).where(
+            Milestone.plan_id == self._plan_id, Milestone.step_id.startswith(OWN)))
+        return {m.step_id: own_step(m) for m in rows}
 
     @cached_property
     def _uploaded_steps(self) -> dict[str, Step]:
         return {s.id: s for r in self.uploads.values() for s in r.steps}
 
 
-def steps_for(plan: Plan, own: Iterable[Milestone] | None = None,
-              step_ids: Iterable[str] | None = None) -> Steps:
-    """Return the steps a plan can name.
-
-    ``own`` spares the query for the learner's own milestones when their rows are loaded;
-    ``step_ids``, the plan's step ids when they are, spares it when none is the learner's.
-    """
+def steps_for(plan: Plan, own: Iterable[Milestone] | None = None) -> Steps:
+    """Return the steps a plan can name; ``own`` spares the query when its rows are loaded."""
     upload_ids = [int(r.removeprefix(UPLOAD)) for r in plan.roadmaps if r.startswith(UPLOAD)]
     uploads: dict[str, Roadmap] = {}
     if upload_ids:
@@ -96,13 +101,7 @@ def steps_for(plan: Plan, own: Iterable[Milestone] | None = None,
                 RoadmapUpload.id.in_(upload_ids), RoadmapUpload.user_id == plan.user_id)):
             if (roadmap := uploaded_roadmap(row.id, row.source)) is not None:
                 uploads[roadmap.id] = roadmap
-    if own is None and step_ids is not None and not any(map(is_own, step_ids)):
-        own = ()
-    if own is None:
-        own = db.session.scalars(select(Milestone).where(
-            Milestone.plan_id == plan.id, Milestone.step_id.startswith(OWN)))
-    return Steps(get_catalog(), uploads,
-                 {m.step_id: own_step(m) for m in own if m.step_id.startswith(OWN)})
+    return Steps(get_catalog(), uploads, plan.id, own)
 
 
 def milestone_title(m: Milestone) -> str:

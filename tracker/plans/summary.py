@@ -132,7 +132,9 @@ def summarize(
     A milestone whose step left ``plans/`` is neither listed nor counted: its row, and the
     progress recorded on it, stay in the database for when it comes back.
     """
-    milestones = [m for m in milestones if steps.step(m.step_id) is not None]
+    found = [(m, step) for m in milestones if (step := steps.step(m.step_id)) is not None]
+    milestones = [m for m, _ in found]
+    texts = [step for _, step in found]
     # One column at a time: the pace and chart read two columns of every milestone, the
     # page lists a few dozen milestones in full.
     ids, step_ids, phase_ids, due, done_at, skipped_at, reasons, notes, links = (
@@ -142,11 +144,8 @@ def summarize(
     # Done or skipped: either needs no more work, for the pace, the chart and the counts.
     done_on = [d or s for d, s in zip(done_dates(done_at, zone), skipped_on, strict=True)]
 
-    texts = [steps.step(step_id) for step_id in step_ids]
-
     def item_at(i: int) -> Item:
         step = texts[i]
-        assert step is not None  # the milestones of steps that left were left out above
         done = done_on[i] if skipped_on[i] is None else None
         return Item(ids[i], step, dues[i], done, skipped_on[i], reasons[i],
                     done_on[i] is None and dues[i] < today, notes[i], links[i])

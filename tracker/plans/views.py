@@ -19,7 +19,7 @@ from ..web.urls import next_or_dashboard
 from . import changes
 from .forms import SkipForm, TickForm
 from .queries import current_plan, milestone_states, own_milestone
-from .steps import milestone_title, steps_for
+from .steps import is_learners, milestone_title, steps_for
 from .summary import summarize
 
 bp = Blueprint("plans", __name__)
@@ -42,8 +42,7 @@ def dashboard() -> ResponseReturnValue:
     if plan is None:
         return redirect(url_for("decide.questions"))
     states = milestone_states(plan)
-    steps = steps_for(plan, step_ids=(m.step_id for m in states))
-    summary = summarize(plan, states, current_user.zone, steps, today())
+    summary = summarize(plan, states, current_user.zone, steps_for(plan), today())
     chart = render_burn_up(summary.dues, summary.done_on, plan.start_date, summary.today,
                            skipped_on=summary.skipped_on)
     # One phase's milestones are listed: ?phase=N, else the one being studied.
@@ -86,7 +85,8 @@ def done(milestone_id: int) -> ResponseReturnValue:
     if step_id is None:
         abort(404)
     step = get_catalog().step(step_id)  # own and uploaded steps: read their row for the title
-    title = step.title if step else milestone_title(own_milestone(current_user, milestone_id))
+    title = (step.title if step else milestone_title(own_milestone(current_user, milestone_id))
+             if is_learners(step_id) else step_id)
     flash(f"Done: {title}.")
     return redirect(next_or_dashboard(request.form.get("next")))
 
@@ -144,9 +144,7 @@ def replan_preview() -> ResponseReturnValue:
     """Preview a re-plan from today: the new finish date before anything moves."""
     plan = current_plan(current_user) or abort(404)
     day = today()
-    states = milestone_states(plan)
-    steps = steps_for(plan, step_ids=(m.step_id for m in states))
-    summary = summarize(plan, states, current_user.zone, steps, day)
+    summary = summarize(plan, milestone_states(plan), current_user.zone, steps_for(plan), day)
     new_dues = changes.replan_preview(plan, day)
     moves = [(item, due) for item, due in zip(summary.items, new_dues, strict=True)
              if item.due != due]
