@@ -50,6 +50,10 @@ def environ(case: str, lr: Learner) -> dict[str, Any]:
         return EnvironBuilder(
             "/dashboard", environ_base={**base, "HTTP_COOKIE": lr.cookie}
         ).get_environ()
+    if case == "milestone":
+        return EnvironBuilder(
+            f"/milestones/{lr.milestone}", environ_base={**base, "HTTP_COOKIE": lr.cookie}
+        ).get_environ()
     if case == "feed 200":
         return EnvironBuilder(lr.feed, environ_base=base).get_environ()
     if case == "feed 304":

@@ -10,8 +10,8 @@ Serves ``bench/load_app.py`` (the app plus ``/bench/bare``) with gunicorn, 2 wor
 connections, each a different learner of the seeded database (10,000 learners x 90
 milestones), with a session cookie and CSRF token made the way a log-in makes them.
 
-Cases, each round in this order: the bare route, the dashboard, the feed answering 200 (the
-cached body) and 304 (If-None-Match), and the tick (POST .../done with the CSRF token).
+Cases, each round in this order: the bare route, the dashboard, a milestone page, the feed
+answering 200 (the cached body) and 304 (If-None-Match), and the tick (POST .../done with the CSRF token).
 For each: req/s, p50 and p99 latency, and req/s as a fraction of the bare route in the same
 round; the table shows the median over rounds. Idle and steal are the machine's CPU time
 left unused and taken by the hypervisor while the case ran: on a shared VM, a case run with
@@ -146,6 +146,8 @@ def requests(
             out.append(("GET", "/bench/signed-in", {"Cookie": lr.cookie}, None))
         elif case == "dashboard":
             out.append(("GET", "/dashboard", {"Cookie": lr.cookie}, None))
+        elif case == "milestone":
+            out.append(("GET", f"/milestones/{lr.milestone}", {"Cookie": lr.cookie}, None))
         elif case == "feed 200":
             out.append(("GET", lr.feed, {}, None))
         elif case == "feed 304":
@@ -166,6 +168,7 @@ EXPECTED = {
     "bare": 200,
     "signed-in": 200,
     "dashboard": 200,
+    "milestone": 200,
     "feed 200": 200,
     "feed 304": 304,
     "tick": 302,

@@ -104,7 +104,14 @@ def steps_for(plan: Plan, own: Iterable[Milestone] | None = None) -> Steps:
     return Steps(get_catalog(), uploads, plan.id, own)
 
 
+def milestone_step(m: Milestone) -> Step | None:
+    """Return one milestone's step, wherever its text lives; None if it left plans/."""
+    if (step := get_catalog().step(m.step_id)) is not None or not is_learners(m.step_id):
+        return step  # the common case reads no plan row
+    return steps_for(m.plan, own=[m]).step(m.step_id)
+
+
 def milestone_title(m: Milestone) -> str:
     """Return a milestone's title, wherever its text lives."""
-    step = steps_for(m.plan, own=[m]).step(m.step_id)
+    step = milestone_step(m)
     return step.title if step else m.step_id

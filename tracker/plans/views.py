@@ -19,7 +19,7 @@ from ..web.urls import next_or_dashboard
 from . import changes
 from .forms import SkipForm, TickForm
 from .queries import current_plan, milestone_states, own_milestone
-from .steps import is_learners, milestone_title, steps_for
+from .steps import is_learners, milestone_step, milestone_title, steps_for
 from .summary import summarize
 
 bp = Blueprint("plans", __name__)
@@ -63,9 +63,8 @@ def milestone(milestone_id: int) -> ResponseReturnValue:
 
 def _render_milestone(m: Milestone, form: TickForm, status: int = 200,
                       skip: SkipForm | None = None) -> ResponseReturnValue:
-    step = steps_for(m.plan, own=[m]).step(m.step_id)
-    return render_template("plans/milestone.html", m=m, step=step, form=form,
-                           skip=skip or SkipForm(prefix="skip")), status
+    step = milestone_step(m)
+    return render_template("plans/milestone.html", m=m, step=step, form=form, skip=skip), status
 
 
 @bp.post(f"{MILESTONE}/done")
