@@ -61,6 +61,12 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+# A new learner's next_mail_at: the next sweep looks. NEVER: nothing to send until something
+# changes (paused, unconfirmed, every mail off, no plan).
+SWEEP_NOW = datetime(1970, 1, 1, tzinfo=UTC)
+NEVER = datetime(9999, 12, 31, tzinfo=UTC)
+
+
 def new_secret() -> str:
     """Return a random secret for a new row: 128 bits, URL-safe."""
     return secrets.token_urlsafe(16)
@@ -86,6 +92,12 @@ class User(UserMixin, Model):
     weekly_enabled: Mapped[bool] = mapped_column(default=True)
     weekly_weekday: Mapped[int] = mapped_column(default=0)  # Monday
     weekly_time: Mapped[time] = mapped_column(sa.Time, default=time(8, 0))
+    # When the reminder sweep next has something to look at for this learner (a due-day
+    # reminder, a nudge or the weekly mail), so a minute with nothing due reads no learner.
+    # Anything that may move it sets it to the time of the change, which the next sweep
+    # passes, and recomputes it there (tracker.reminders.sweep).
+    next_mail_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True,
+                                                   default=lambda: SWEEP_NOW)
 
     # Calendar feed: only a hash of the secret token is kept.
     feed_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)

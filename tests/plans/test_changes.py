@@ -16,7 +16,7 @@ from tracker.core import scheduling
 from tracker.core.roadmaps import PLANS_DIR, check_files, load_catalog
 from tracker.database import db
 from tracker.jobs.worker import run_once
-from tracker.models import Notification, Plan, User
+from tracker.models import SWEEP_NOW, Notification, Plan, User
 from tracker.plans import changes, queries
 from tracker.plans.summary import done_dates, summarize
 
@@ -158,6 +158,8 @@ def test_a_step_gone_from_plans_is_never_reminded(
         with edited_app.app_context():
             db.engine.dispose()
     with app.app_context():  # the same pass on the plans that still have it: one reminder
+        db.session.get(User, user_id).next_mail_at = SWEEP_NOW  # as if not yet looked at
+        db.session.commit()
         assert run_once(datetime.combine(due_day, time(8), UTC)).queued == 1
 
 

@@ -133,7 +133,7 @@ def verify(token: str) -> ResponseReturnValue:
         return render_template("accounts/verify_confirm.html", email=user.email,
                                form=ActionForm()), 400
     if user.email_verified_at is None:
-        user.email_verified_at = now
+        user.email_verified_at, user.next_mail_at = now, now  # its mail may start
         db.session.commit()
     return render_template("accounts/verified.html", email=user.email)
 
@@ -184,7 +184,7 @@ def reset(token: str) -> ResponseReturnValue:
                             400 if form.is_submitted() else 200)
     user.password_hash = generate_password_hash(form.password.data)
     if user.email_verified_at is None:
-        user.email_verified_at = now  # the link came by email: the address works
+        user.email_verified_at = user.next_mail_at = now  # the link came by email: it works
     log_in(user, now, end_others=True)  # a stolen session dies with the reset
     db.session.commit()
     flash("Your password is changed and you are logged in.")
@@ -222,6 +222,7 @@ def change_email(token: str) -> ResponseReturnValue:
     user, new = _change_link(token, now)
     old = user.email
     user.email, user.email_verified_at = new, now  # the link came to it: the address works
+    user.next_mail_at = now
     try:
         db.session.flush()
     except IntegrityError:  # ... or takes it this very moment

@@ -213,6 +213,7 @@ def switch(change: Switch, now: datetime) -> Plan:
 
 def _calendar_changed(user: User, now: datetime) -> None:
     user.calendar_changed_at = now
+    user.next_mail_at = now  # what is due, and so the next mail, may have moved
 
 
 # Tick and undo are single statements the database applies to the row as it is when it
@@ -240,7 +241,7 @@ _UNTICK = (update(Milestone).where(_OWN_MILESTONE)
            .values(done_at=None, skipped_at=None, skip_reason="", updated_at=_NOW)
            .returning(Milestone.step_id))
 _CALENDAR_CHANGED = (update(User).where(User.id == bindparam("b_user"))
-                     .values(calendar_changed_at=_NOW))
+                     .values(calendar_changed_at=_NOW, next_mail_at=_NOW))
 
 
 def _change(connection: Connection, statement: Update, params: dict[str, Any]) -> str | None:

@@ -25,7 +25,7 @@ from ..core.localtime import iso_week, local_instant, zone
 from ..database import db
 from ..mail import outbox
 from ..mail.outbox import Counts
-from ..models import Milestone, Notification, Plan, User
+from ..models import NEVER, Milestone, Notification, Plan, User
 from ..plans.queries import current_plan_id
 from ..plans.steps import is_learners
 from .weekly import weekly_numbers
@@ -54,6 +54,7 @@ class Learner:
     start_date: date
     study_days: str
     plan_created_at: datetime
+    next_mail_at: datetime  # as read: the sweep writes its new value only over this one
     today: date = field(init=False)
 
     # Due-day and nudge mail to consider: (kind, key, instant, the due date it is about).
@@ -84,23 +85,55 @@ class Learner:
                 self.weekly = (f"weekly:{self.user_id}:{iso_week(day)}", instant, day)
 
 
-def _learners(after_id: int, now: datetime) -> list[Learner]:
+    def next_instant(self, now: datetime, open_dues: Iterable[date]) -> datetime:
+        """Return the first instant after ``now`` at which this learner may have mail due:
+        a due-day reminder or nudge for an open milestone, or the weekly mail.
+
+        Never later than the mail itself (the sweep would miss it), at times earlier (a
+        milestone whose step left plans/ still counts): then the sweep looks and finds none.
+        """
+        candidates = []
+        days = sorted(set(open_dues))
+        for on, offset in ((self.due_reminders, 0), (self.nudge_days > 0, self.nudge_days)):
+            if on:
+                instants = (local_instant(d + timedelta(days=offset), self.reminder_time,
+                                          self.zone) for d in days)
+                candidates.append(next((i for i in instants if i > now), NEVER))
+        if self.weekly_enabled:
+            day = max(self.today, self.start_date)
+            day += timedelta(days=(self.weekly_weekday - day.weekday()) % 7)
+            instant = local_instant(day, self.weekly_time, self.zone)
+            if instant <= now:
+                instant = local_instant(day + timedelta(days=7), self.weekly_time, self.zone)
+            candidates.append(instant)
+        return min(candidates, default=NEVER)
+
+
+def _learners(after_id: int, now: datetime) -> tuple[list[Learner], list[tuple[int, datetime]]]:
+    """Return the next batch of learners the sweep looks at now: those with mail, and
+    (id, next_mail_at as read) of those who can have none (unconfirmed, paused, no plan,
+    every mail off)."""
     rows = db.session.execute(
         select(User.id, User.timezone, User.reminder_time, User.due_reminders, User.nudge_days,
                User.weekly_enabled, User.weekly_weekday, User.weekly_time,
-               Plan.id, Plan.start_date, Plan.study_days, Plan.created_at)
-        .join(Plan, Plan.id == current_plan_id(User.id))
-        .where(User.id > after_id, User.email_verified_at.is_not(None), Plan.paused_on.is_(None),
-               sa.or_(User.due_reminders, User.nudge_days > 0, User.weekly_enabled))
+               Plan.id, Plan.start_date, Plan.study_days, Plan.created_at, User.next_mail_at,
+               User.email_verified_at, Plan.paused_on)
+        .outerjoin(Plan, Plan.id == current_plan_id(User.id))
+        .where(User.id > after_id, User.next_mail_at <= now)  # the index: only who is due
         .order_by(User.id)
         .limit(USER_BATCH)
     ).all()
-    learners = []
-    for user_id, zone_name, *settings in rows:
+    learners, idle = [], []
+    for user_id, zone_name, *settings, verified_at, paused_on in rows:
         learner = Learner(user_id, zone(zone_name), *settings)
+        if (verified_at is None or learner.plan_id is None or paused_on is not None
+                or not (learner.due_reminders or learner.nudge_days > 0
+                        or learner.weekly_enabled)):
+            idle.append((user_id, learner.next_mail_at))
+            continue
         learner.plan_reminders(now)
         learners.append(learner)
-    return learners
+    return learners, idle
 
 
 def _existing(keys: Iterable[str]) -> set[str]:
@@ -116,13 +149,18 @@ def sweep(now: datetime) -> Counts:
     """Queue every reminder and weekly email due at ``now``; return queued/skipped counts."""
     counts = Counts()
     after_id = 0
-    while learners := _learners(after_id, now):
-        first, after_id = learners[0].user_id, learners[-1].user_id
-        if not _take_batch(first):
+    while True:
+        learners, idle = _learners(after_id, now)
+        ids = sorted([lr.user_id for lr in learners] + [user_id for user_id, _ in idle])
+        if not ids:
+            break
+        after_id = ids[-1]
+        if not _take_batch(ids[0]):
             db.session.rollback()  # another worker is sweeping these learners
         else:
             rows = _batch_rows(learners, now)
             inserted = outbox.queue_many(db.session, rows)
+            _set_next(learners, idle, now)
             db.session.commit()  # a batch at a time: SQLite's write lock is not held for long
             for row in rows:
                 if row["dedupe_key"] in inserted:
@@ -130,9 +168,39 @@ def sweep(now: datetime) -> Counts:
                         counts.skipped += 1
                     else:
                         counts.queued += 1
-        if len(learners) < USER_BATCH:
+        if len(ids) < USER_BATCH:
             break
     return counts
+
+
+_NEXT = (sa.update(User)
+         .where(User.id == sa.bindparam("b_id"), User.next_mail_at == sa.bindparam("b_seen"))
+         .values(next_mail_at=sa.bindparam("b_next")))
+
+
+def _set_next(learners: Sequence[Learner], idle: Sequence[tuple[int, datetime]],
+              now: datetime) -> None:
+    """Keep each learner's next mail instant, worked out from their open milestones.
+
+    Written only over the value read: a change since (a tick, new settings) has set it to
+    the change's time, and the next sweep looks again.
+    """
+    open_dues: dict[int, list[date]] = {}
+    if learners:
+        earliest = min(lr.today - timedelta(days=lr.nudge_days + 1) for lr in learners)
+        for plan_id, due in db.session.execute(
+            select(Milestone.plan_id, Milestone.due_date).distinct()
+            .where(Milestone.plan_id.in_([lr.plan_id for lr in learners]),
+                   Milestone.done_at.is_(None), Milestone.skipped_at.is_(None),
+                   Milestone.due_date >= earliest)
+        ):
+            open_dues.setdefault(plan_id, []).append(due)
+    params = [{"b_id": lr.user_id, "b_seen": lr.next_mail_at,
+               "b_next": lr.next_instant(now, open_dues.get(lr.plan_id, []))}
+              for lr in learners]
+    params += [{"b_id": user_id, "b_seen": seen, "b_next": NEVER} for user_id, seen in idle]
+    if params:
+        db.session.connection().execute(_NEXT, params)
 
 
 def _take_batch(first_id: int) -> bool:

@@ -132,6 +132,7 @@ def save() -> ResponseReturnValue:
     if not form.validate():
         return _render(form, 400)
     form.populate_obj(current_user)
+    current_user.next_mail_at = utcnow()  # the zone or a mail time may have moved it
     db.session.commit()
     flash("Settings saved.")
     return redirect(url_for("settings.index"))

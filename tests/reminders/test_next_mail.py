@@ -1,0 +1,95 @@
+"""The sweep reads only learners whose next mail instant has come: that instant, kept in an
+indexed column, must never be later than what the full per-minute computation would find.
+
+Property: for any settings, zone, open milestones and moment (around DST changes in
+several zones), ``Learner.next_instant`` equals the first moment at which the sweep's own
+per-moment logic (``plan_reminders``) would bring a mail not yet brought.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
+
+import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tracker.core.localtime import zone
+from tracker.database import db
+from tracker.models import NEVER, User
+from tracker.reminders import sweep as reminders
+from tracker.reminders.sweep import Learner
+
+ZONES = ("UTC", "Europe/Berlin", "America/New_York", "Australia/Sydney", "Asia/Kolkata")
+# The DST changes of 2027 in those zones: US 14 Mar and 7 Nov, EU 28 Mar and 31 Oct,
+# Australia 4 Apr and 3 Oct.
+CHANGES = (datetime(2027, 3, 14), datetime(2027, 3, 28), datetime(2027, 4, 4),
+           datetime(2027, 10, 3), datetime(2027, 10, 31), datetime(2027, 11, 7))
+STEP = timedelta(minutes=15)  # every time below is on a quarter hour, so is every instant
+HORIZON = timedelta(days=13)  # the dues below reach 8 days ahead, the weekly mail 12
+
+quarter_hours = st.builds(time, st.integers(0, 23), st.sampled_from([0, 15, 30, 45]))
+
+
+def learner(zone_name: str, reminder: time, weekly_time: time, weekday: int, due: bool,
+            nudge: int, weekly: bool, start: date, now: datetime) -> Learner:
+    return Learner(1, zone(zone_name), reminder, due, nudge, weekly, weekday, weekly_time,
+                   1, start, "01234", now - timedelta(days=60), now)
+
+
+def first_by_brute_force(lr: Learner, now: datetime, open_dues: set[date]) -> datetime:
+    """Step the sweep's own logic forward; return the first moment it brings new mail."""
+    t = now.replace(minute=now.minute - now.minute % 15, second=0, microsecond=0) + STEP
+    while t <= now + HORIZON:
+        probe = replace(lr, reminders=[], weekly=None)
+        probe.plan_reminders(t)
+        for _kind, _key, instant, day in probe.reminders:
+            if instant > now and day in open_dues:
+                return t
+        if probe.weekly and probe.weekly[1] > now:
+            return t
+        t += STEP
+    return NEVER
+
+
+@settings(max_examples=150, deadline=None)
+@given(zone_name=st.sampled_from(ZONES), reminder=quarter_hours, weekly_time=quarter_hours,
+       weekday=st.integers(0, 6), due=st.booleans(), nudge=st.integers(0, 3),
+       weekly=st.booleans(), change=st.sampled_from(CHANGES),
+       offset=st.integers(-3 * 24 * 4, 3 * 24 * 4).map(lambda q: q * STEP),
+       jitter=st.integers(0, 899), dues=st.sets(st.integers(-4, 8), max_size=6),
+       start_offset=st.integers(-10, 5))
+def test_the_kept_instant_is_the_first_the_full_computation_finds(
+        zone_name, reminder, weekly_time, weekday, due, nudge, weekly, change, offset, jitter,
+        dues, start_offset):
+    now = change.replace(tzinfo=UTC) + offset + timedelta(seconds=jitter)
+    lr = learner(zone_name, reminder, weekly_time, weekday, due, nudge, weekly,
+                 now.date() + timedelta(days=start_offset), now)
+    lr.plan_reminders(now)
+    open_dues = {lr.today + timedelta(days=d) for d in dues}  # open milestones' due dates
+    expected = first_by_brute_force(lr, now, open_dues)
+    assert lr.next_instant(now, open_dues) == expected
+
+
+def test_a_quiet_minute_reads_no_learner(app, make_user, make_plan):
+    for i in range(5):
+        make_plan(make_user(f"l{i}@example.com", timezone=ZONES[i]))
+    monday = datetime(2027, 1, 4, 9, tzinfo=UTC)
+    with app.app_context():
+        reminders.sweep(monday)  # every learner is looked at once, and gets its instant
+        kept = dict(db.session.execute(sa.select(User.id, User.next_mail_at)).all())
+        assert all(monday < at < NEVER for at in kept.values())
+        quiet = min(kept.values()) - timedelta(minutes=1)
+        seen: list[str] = []
+
+        def record(_conn, _cursor, statement, *_args):
+            seen.append(statement)
+
+        sa.event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            counts = reminders.sweep(quiet)
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert counts.queued == 0
+    assert len(seen) == 1 and "next_mail_at <=" in seen[0]  # one indexed SELECT, no rows
