@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 from tracker.core.localtime import zone
 from tracker.database import db
-from tracker.models import NEVER, User
+from tracker.models import NEVER, Notification, Plan, User
+from tracker.plans import changes
 from tracker.reminders import sweep as reminders
 from tracker.reminders.sweep import Learner
 
@@ -93,3 +94,21 @@ def test_a_quiet_minute_reads_no_learner(app, make_user, make_plan):
             sa.event.remove(db.engine, "before_cursor_execute", record)
     assert counts.queued == 0
     assert len(seen) == 1 and "next_mail_at <=" in seen[0]  # one indexed SELECT, no rows
+
+
+def test_resuming_the_same_day_brings_the_mail_back(app, make_user, make_plan):
+    user_id = make_user()
+    plan_id = make_plan(user_id)
+    with app.app_context():
+        plan = db.session.get(Plan, plan_id)
+        first_due = min(m.due_date for m in plan.milestones)
+        morning = datetime.combine(first_due, time(9), UTC)
+        changes.pause(plan, first_due, morning - timedelta(hours=3))
+        db.session.commit()
+        reminders.sweep(morning - timedelta(hours=2))  # paused: nothing until it changes
+        assert db.session.get(User, user_id).next_mail_at == NEVER
+        changes.resume(db.session.get(Plan, plan_id), first_due, morning - timedelta(hours=1))
+        db.session.commit()
+        assert reminders.sweep(morning).queued
+        kinds = set(db.session.scalars(sa.select(Notification.kind)))
+    assert "due" in kinds  # the due-day reminder of the day it was resumed

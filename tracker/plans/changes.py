@@ -366,7 +366,7 @@ def pause(plan: Plan, today: date, now: datetime) -> None:
 def resume(plan: Plan, today: date, now: datetime) -> int:
     """Resume a paused plan, pushing open milestones back by the study days missed."""
     paused_on, plan.paused_on = plan.paused_on, None
-    plan.updated_at = now
+    plan.updated_at = plan.user.next_mail_at = now  # its mail starts again: the sweep looks
     if paused_on is None or today <= paused_on:
         return 0
     milestones = plan.milestones
