@@ -23,7 +23,7 @@ from tracker import create_app
 from tracker.calendar import tokens as calendar
 from tracker.core import scheduling
 from tracker.core.roadmaps import load_catalog
-from tracker.models import Milestone, Model, Plan, User, new_secret
+from tracker.models import SWEEP_NOW, Milestone, Model, Plan, User, new_secret
 from tracker.schema import upgrade
 
 ZONES = (
@@ -203,6 +203,7 @@ def seed(url: str, learners: int, milestones: int, today: date) -> dict[str, flo
                 "feed_alarm": False,
                 "calendar_changed_at": now,
                 "link_secret": new_secret(),
+                "next_mail_at": SWEEP_NOW,  # the first sweep looks at everyone
             }
         )
         # Learners run behind by 0-9 days: some on track, some behind.
