@@ -112,3 +112,14 @@ def test_resuming_the_same_day_brings_the_mail_back(app, make_user, make_plan):
         assert reminders.sweep(morning).queued
         kinds = set(db.session.scalars(sa.select(Notification.kind)))
     assert "due" in kinds  # the due-day reminder of the day it was resumed
+
+
+def test_with_nothing_due_in_the_dates_read_it_looks_again_after_them():
+    now = datetime(2027, 3, 1, 12, tzinfo=UTC)
+    lr = learner("Europe/Berlin", time(8), time(8), 0, True, 0, False, now.date(), now)
+    lr.plan_reminders(now)
+    read_until = lr.today + reminders.READ_AHEAD
+    # The next milestone is due in three weeks, past the two weeks of dates read.
+    look_again = lr.next_instant(now, [], read_until)
+    assert look_again == datetime(2027, 3, 16, 7, tzinfo=UTC)  # 08:00 Berlin, 15 days on
+    assert look_again < lr.next_instant(now, [lr.today + timedelta(days=21)])  # never later

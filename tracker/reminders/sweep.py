@@ -35,6 +35,7 @@ GRACE = timedelta(hours=12)
 # The latest weekly email is sent after downtime, unless the next one is nearer.
 WEEKLY_GRACE = timedelta(days=4)
 USER_BATCH = 500
+READ_AHEAD = timedelta(days=14)  # of due dates, when working out a learner's next mail
 SWEEP_LOCK = 0x5357  # advisory lock class of sweep batches ("SW")
 
 
@@ -85,12 +86,15 @@ class Learner:
                 self.weekly = (f"weekly:{self.user_id}:{iso_week(day)}", instant, day)
 
 
-    def next_instant(self, now: datetime, open_dues: Iterable[date]) -> datetime:
+    def next_instant(self, now: datetime, open_dues: Iterable[date],
+                     read_until: date | None = None) -> datetime:
         """Return the first instant after ``now`` at which this learner may have mail due:
         a due-day reminder or nudge for an open milestone, or the weekly mail.
 
         Never later than the mail itself (the sweep would miss it), at times earlier (a
         milestone whose step left plans/ still counts): then the sweep looks and finds none.
+        ``read_until``: the open due dates were read only up to that day; with nothing due
+        by then, the sweep looks again the day after.
         """
         candidates = []
         days = sorted(set(open_dues))
@@ -98,7 +102,10 @@ class Learner:
             if on:
                 instants = (local_instant(d + timedelta(days=offset), self.reminder_time,
                                           self.zone) for d in days)
-                candidates.append(next((i for i in instants if i > now), NEVER))
+                unread = (NEVER if read_until is None else
+                          local_instant(read_until + timedelta(days=1), self.reminder_time,
+                                        self.zone))
+                candidates.append(next((i for i in instants if i > now), unread))
         if self.weekly_enabled:
             day = max(self.today, self.start_date)
             day += timedelta(days=(self.weekly_weekday - day.weekday()) % 7)
@@ -186,17 +193,21 @@ def _set_next(learners: Sequence[Learner], idle: Sequence[tuple[int, datetime]],
     the change's time, and the next sweep looks again.
     """
     open_dues: dict[int, list[date]] = {}
+    read_until = None
     if learners:
+        # Two weeks of due dates are enough to find the next one; a plan with none in them
+        # is looked at again after them (a plan's whole future was most of a busy pass).
         earliest = min(lr.today - timedelta(days=lr.nudge_days + 1) for lr in learners)
+        read_until = min(lr.today for lr in learners) + READ_AHEAD
         for plan_id, due in db.session.execute(
             select(Milestone.plan_id, Milestone.due_date).distinct()
             .where(Milestone.plan_id.in_([lr.plan_id for lr in learners]),
                    Milestone.done_at.is_(None), Milestone.skipped_at.is_(None),
-                   Milestone.due_date >= earliest)
+                   Milestone.due_date.between(earliest, read_until))
         ):
             open_dues.setdefault(plan_id, []).append(due)
     params = [{"b_id": lr.user_id, "b_seen": lr.next_mail_at,
-               "b_next": lr.next_instant(now, open_dues.get(lr.plan_id, []))}
+               "b_next": lr.next_instant(now, open_dues.get(lr.plan_id, []), read_until)}
               for lr in learners]
     params += [{"b_id": user_id, "b_seen": seen, "b_next": NEVER} for user_id, seen in idle]
     if params:
