@@ -123,3 +123,13 @@ def test_the_policy_stops_an_injected_script_and_framing(browser, live_server):
         assert [frame.url for frame in page.frames[1:]] == ["chrome-error://chromewebdata/"]
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+def test_an_error_page_is_in_the_sites_layout_and_accessible(viewport, new_context):
+    page = new_context(viewport).new_page()
+    response = page.goto("/no-such-page")
+    assert response.status == 404
+    expect(page.locator("h1")).to_have_text("Page not found")
+    screenshot(page, "error-404", viewport)
+    assert check_a11y(page) == []
