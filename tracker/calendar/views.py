@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, request
+from flask import Blueprint, Response, current_app, flash, redirect, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
@@ -57,8 +57,8 @@ def feed(token: str) -> ResponseReturnValue:
     """Serve a learner's feed; unknown, malformed and rotated tokens are the same 404."""
     conditional = "If-None-Match" in request.headers or "If-Modified-Since" in request.headers
     row = polls.lookup(db.engine, token, conditional)
-    if row is None:
-        abort(404)
+    if row is None:  # calendar apps read no page: the same few bytes for every bad token
+        return "No such calendar.\n", 404, {"Content-Type": "text/plain; charset=utf-8"}
     feed = polls.cached(current_app, row) or user_feed(_user(row.id))
     return _respond(feed, polls.FEED_HEADERS)
 
