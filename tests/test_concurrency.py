@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import email.policy
-import os
 import re
 import signal
 import subprocess
-import sys
 import threading
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
@@ -231,45 +229,14 @@ def smtp_sink():
 
 
 @pytest.fixture
-def start_worker(database_url, smtp_sink):
+def start_worker(cli, database_url, smtp_sink):
     """Start ``flask tracker send-due`` in a process of its own, as a deployment would."""
-    started: list[subprocess.Popen[str]] = []
 
     def start(now: datetime, mail_from: str | None = None) -> subprocess.Popen[str]:
-        env = {
-            **os.environ,
-            "TRACKER_DATABASE_URL": database_url,
-            "TRACKER_MAIL_URL": smtp_sink.url,
-            "TRACKER_SECRET_KEY": "test-secret",
-            "TRACKER_BASE_URL": "https://tracker.example",
-            "TRACKER_MAIL_FROM": mail_from or "Roadmap Tracker <tracker@tracker.example>",
-        }
-        worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "flask",
-                "--app",
-                "app",
-                "tracker",
-                "send-due",
-                "--now",
-                now.isoformat(),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        started.append(worker)
-        return worker
+        return cli("send-due", "--now", now.isoformat(), MAIL_URL=smtp_sink.url,
+                   MAIL_FROM=mail_from or "Roadmap Tracker <tracker@tracker.example>")
 
-    yield start
-    for worker in started:
-        if worker.poll() is None:
-            worker.kill()
-        worker.communicate()
+    return start
 
 
 def finish(worker: Any) -> int:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import expect
+from samples import ROADMAP
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -16,26 +17,6 @@ from tracker.accounts.tokens import action_token
 from tracker.models import Milestone, Plan, User, utcnow
 
 from .conftest import check_a11y, log_in, screenshot, seed_learner
-
-ROADMAP = """id = "kotlin"
-title = "Kotlin for backend work"
-language = "Kotlin"
-summary = "From the basics to a service."
-outcome = "You can build a Kotlin backend."
-days = 14
-
-[[phases]]
-id = "weeks-1-2"
-title = "Weeks 1-2: The language"
-days = 14
-
-[[phases.milestones]]
-id = "basics"
-topic = "Core syntax"
-title = "Types, functions and null safety"
-learn = "Work through the basics."
-done_when = ["You wrote a small program."]
-"""
 
 
 def check(page: Any, name: str, viewport: str, problems: dict[str, list[str]]) -> None:

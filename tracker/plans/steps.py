@@ -66,8 +66,7 @@ class Steps:
     def __init__(self, catalog: Catalog, uploads: Mapping[str, Roadmap], plan_id: int | None,
                  own: Iterable[Milestone] | None = None) -> None:
         self.catalog, self.uploads, self._plan_id = catalog, uploads, plan_id
-        if own is not None:
-            self.__dict__["_own"] = {m.step_id: own_step(m) for m in own if is_own(m.step_id)}
+        self._given = own  # the caller's loaded rows, if any: no query then
 
     @property
     def roadmaps(self) -> Mapping[str, Roadmap]:
@@ -83,9 +82,10 @@ class Steps:
 
     @cached_property
     def _own(self) -> dict[str, Step]:
-        rows = db.session.scalars(select(Milestone).where(
-            Milestone.plan_id == self._plan_id, Milestone.step_id.startswith(OWN)))
-        return {m.step_id: own_step(m) for m in rows}
+        rows = self._given if self._given is not None else db.session.scalars(
+            select(Milestone).where(Milestone.plan_id == self._plan_id,
+                                    Milestone.step_id.startswith(OWN)))
+        return {m.step_id: own_step(m) for m in rows if is_own(m.step_id)}
 
     @cached_property
     def _uploaded_steps(self) -> dict[str, Step]:

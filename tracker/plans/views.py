@@ -16,7 +16,7 @@ from ..database import db, read_only, read_then_write, writing
 from ..models import Milestone, utcnow
 from ..web.forms import ActionForm
 from ..web.urls import next_or_dashboard
-from . import changes
+from . import changes, switching
 from .forms import SkipForm, TickForm
 from .queries import current_plan, milestone_states, own_milestone
 from .steps import is_learners, milestone_step, milestone_title, steps_for
@@ -163,13 +163,13 @@ def replan() -> ResponseReturnValue:
     return redirect(url_for("plans.dashboard"))
 
 
-def _switch_to(outcome: str | None) -> changes.Switch:
+def _switch_to(outcome: str | None) -> switching.Switch:
     """Work out the switch the page asks for; 404 without a plan or for an unknown outcome."""
     plan = current_plan(current_user) or abort(404)
     catalog = get_catalog()
     if outcome is None or outcome not in catalog.decision.outcomes or outcome == plan.outcome:
         abort(404)
-    return changes.plan_switch(plan, catalog, outcome, today())
+    return switching.plan_switch(plan, catalog, outcome, today())
 
 
 @bp.get("/plan/switch")
