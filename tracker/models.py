@@ -105,6 +105,10 @@ class User(UserMixin, Model):
     # settings page can show the URL again; a new salt is a new URL.
     feed_token_salt: Mapped[str | None] = mapped_column(sa.String(32))
     feed_alarm: Mapped[bool] = mapped_column(default=False)
+    # Spaced review of finished milestones: off hides every review (they keep their state);
+    # the feed shows them as events unless feed_reviews is off.
+    reviews_enabled: Mapped[bool] = mapped_column(default=True)
+    feed_reviews: Mapped[bool] = mapped_column(default=True)
     # Bumped on every change the feed shows, deletions included, so Last-Modified
     # never moves backwards.
     calendar_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -175,6 +179,8 @@ class Plan(Model):
     start_date: Mapped[date]
     study_days: Mapped[str] = mapped_column(sa.String(7))  # weekday digits, "01234" = Mon-Fri
     paused_on: Mapped[date | None]
+    # Breaks taken and ended, as [first day, day back] ISO dates: a pause keeps a streak.
+    pauses: Mapped[list[list[str]]] = mapped_column(sa.JSON, default=list)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -241,6 +247,40 @@ class Milestone(Model):
     def is_finished(self) -> bool:
         """Say whether the milestone needs no more work: done or skipped."""
         return self.done_at is not None or self.skipped_at is not None
+
+
+class Review(Model):
+    """The spaced review of a finished milestone: its FSRS card and the day it is next due."""
+
+    __tablename__ = "review"
+    # The dashboard, the mail and the feed look up a learner's reviews by day.
+    __table_args__ = (sa.Index("ix_review_user_due", "user_id", "due_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"))
+    milestone_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("milestone.id", ondelete="CASCADE"), unique=True)
+    due_on: Mapped[date]  # in the learner's zone
+    card: Mapped[dict[str, Any]] = mapped_column(sa.JSON)  # tracker.core.review
+    uid: Mapped[str] = mapped_column(sa.String(64), unique=True, default=lambda: str(uuid.uuid4()))
+    sequence: Mapped[int] = mapped_column(default=0)  # bumped with each answer: a new date
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    milestone: Mapped[Milestone] = relationship()
+
+
+class ReviewAnswer(Model):
+    """One answer to a review, kept for the learner's history after the review is gone."""
+
+    __tablename__ = "review_answer"
+    __table_args__ = (sa.Index("ix_review_answer_user_at", "user_id", "answered_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"))
+    milestone_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("milestone.id", ondelete="CASCADE"), index=True)
+    rating: Mapped[int]  # tracker.core.review.Answer
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class RoadmapUpload(Model):

@@ -29,6 +29,7 @@ PAST = PLANNED_AT  # plans made before the tests run
 
 def tick(milestone: Any, **fields: Any) -> None:
     """Tick a milestone off as the app does: a statement on the session's connection."""
+    fields.setdefault("today", fields["now"].date())
     assert changes.tick(db.session.connection(), milestone.id, milestone.plan.user_id, **fields)
     db.session.expire_all()  # the row changed under the loaded objects
 

@@ -39,6 +39,7 @@ done_when = ["You wrote a generic function."]
 
 def tick(milestone: Any, **fields: Any) -> None:
     """Tick a milestone off as the app does: a statement on the session's connection."""
+    fields.setdefault("today", fields["now"].date())
     assert changes.tick(db.session.connection(), milestone.id, milestone.plan.user_id, **fields)
     db.session.expire_all()  # the row changed under the loaded objects
 
@@ -234,7 +235,8 @@ def test_tick_and_untick(app: Flask, make_user: Any, make_plan: Any) -> None:
         tick(milestone, note="better note", evidence_url="https://e.example/1", now=later)
         tick(milestone, now=later)  # the one-click button: None keeps the note and link
         connection = db.session.connection()
-        assert changes.tick(connection, milestone.id, other, now=later) is None  # not theirs
+        assert changes.tick(connection, milestone.id, other, now=later,
+                            today=later.date()) is None  # not theirs
         assert changes.untick(connection, milestone.id, other, now=later) is None
         db.session.commit()
 

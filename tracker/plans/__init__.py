@@ -2,7 +2,7 @@
 
 from flask import Flask
 
-from . import own, upload  # noqa: F401  (their pages join the blueprint)
+from . import own, review_views, upload  # noqa: F401  (their pages join the blueprint)
 from .views import bp
 
 

@@ -14,7 +14,7 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Update, bindparam, func, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 from sqlalchemy.orm import object_session
 
 if TYPE_CHECKING:
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 from ..core import scheduling
 from ..core.roadmaps import Catalog, Roadmap, Step
 from ..models import Milestone, Plan, User, UTCDateTime
+from . import reviews
 
 
 def create_plan(
@@ -97,6 +98,7 @@ def switch(change: Switch, now: datetime) -> Plan:
     with SEQUENCE bumped where its date moves, so calendars update the event in place.
     """
     old = change.plan
+    kept: list[tuple[Milestone, Milestone]] = []
     new = Plan(outcome=change.outcome, recommended=old.recommended,
                roadmaps=[r.id for r in change.roadmaps], answers=dict(old.answers),
                start_date=min(m.due for m in change.moves), study_days=old.study_days,
@@ -110,12 +112,15 @@ def switch(change: Switch, now: datetime) -> Plan:
             m.title, m.learn, m.done_when, m.links = k.title, k.learn, k.done_when, k.links
             m.uid, k.uid = k.uid, str(uuid.uuid4())
             m.sequence = k.sequence + (k.due_date != move.due)
+            kept.append((k, m))
         new.milestones.append(m)
     old.archived_at = now
     session = object_session(old)
     assert session is not None
     session.flush()  # the archived rows give their UIDs up before the new rows take them
     _replace_plan(old.user, new, now)
+    session.flush()
+    reviews.follow(session, [(k.id, m.id) for k, m in kept])
     return new
 
 
@@ -143,7 +148,7 @@ _TICK = (
     .values(done_at=func.coalesce(Milestone.done_at, _NOW), skipped_at=None, skip_reason="",
             updated_at=_NOW, note=_sent_or_kept(Milestone.note),
             evidence_url=_sent_or_kept(Milestone.evidence_url))
-    .returning(Milestone.step_id)
+    .returning(Milestone.step_id, Milestone.done_at)
 )
 _UNTICK = (update(Milestone).where(_OWN_MILESTONE)
            .values(done_at=None, skipped_at=None, skip_reason="", updated_at=_NOW)
@@ -152,32 +157,36 @@ _CALENDAR_CHANGED = (update(User).where(User.id == bindparam("b_user"))
                      .values(calendar_changed_at=_NOW, next_mail_at=_NOW))
 
 
-def _change(connection: Connection, statement: Update, params: dict[str, Any]) -> str | None:
-    step_id = connection.execute(statement, params).scalar()
-    if step_id is not None:
-        connection.execute(_CALENDAR_CHANGED, params)
-    return step_id
-
-
 def tick(
-    connection: Connection, milestone_id: int, user_id: int, *, now: datetime,
+    connection: Connection, milestone_id: int, user_id: int, *, now: datetime, today: date,
     note: str | None = None, evidence_url: str | None = None,
 ) -> str | None:
     """Tick a learner's milestone off; a note or link left as None keeps what was saved.
 
-    Ticking again keeps the first completion time. Returns the milestone's step id, or
+    Ticking again keeps the first completion time. A milestone newly done gets its first
+    review, dated from ``today`` (the learner's date). Returns the milestone's step id, or
     None when the milestone is not the learner's.
     """
     params = {"b_milestone": milestone_id, "b_user": user_id, "b_now": now,
               "b_note": note, "b_evidence_url": evidence_url}
-    return _change(connection, _TICK, params)
+    row = connection.execute(_TICK, params).one_or_none()
+    if row is None:
+        return None
+    connection.execute(_CALENDAR_CHANGED, params)
+    if row.done_at == now:  # done just now, not before
+        reviews.start(connection, milestone_id, user_id, now=now, today=today)
+    return row.step_id
 
 
 def untick(connection: Connection, milestone_id: int, user_id: int, *, now: datetime) -> str | None:
     """Open a done or skipped milestone again, its note kept; None when it is not the
-    learner's."""
+    learner's. Its review ends (the answers given stay in the history)."""
     params = {"b_milestone": milestone_id, "b_user": user_id, "b_now": now}
-    return _change(connection, _UNTICK, params)
+    step_id = connection.execute(_UNTICK, params).scalar()
+    if step_id is not None:
+        connection.execute(_CALENDAR_CHANGED, params)
+        reviews.stop(connection, milestone_id, user_id)
+    return step_id
 
 
 def skip(milestones: Sequence[Milestone], reason: str, now: datetime) -> int:
@@ -275,6 +284,8 @@ def resume(plan: Plan, today: date, now: datetime) -> int:
     """Resume a paused plan, pushing open milestones back by the study days missed."""
     paused_on, plan.paused_on = plan.paused_on, None
     plan.updated_at = plan.user.next_mail_at = now  # its mail starts again: the sweep looks
+    if paused_on is not None and today > paused_on:  # the break keeps a streak going
+        plan.pauses = [*plan.pauses, [paused_on.isoformat(), today.isoformat()]]
     if paused_on is None or today <= paused_on:
         return 0
     milestones = plan.milestones

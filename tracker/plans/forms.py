@@ -6,9 +6,17 @@ from typing import Any
 
 from flask_wtf.file import FileField
 from wtforms import DateField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
-from wtforms.validators import URL, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import (
+    URL,
+    InputRequired,
+    Length,
+    Optional,
+    StopValidation,
+    ValidationError,
+)
 
 from ..core.checks import is_url
+from ..core.review import Answer
 from ..web.forms import Form, study_days_field
 
 
@@ -114,3 +122,19 @@ class UploadForm(Form):
     start_date = DateField("Start date", validators=[InputRequired("Enter a start date, like "
                                                                    "2027-01-04.")])
     study_days = study_days_field()
+
+
+ANSWER_MESSAGE = "Choose how well you still know it: Again, Hard, Good or Easy."
+
+
+def _an_answer(_form: Any, field: Any) -> None:
+    # One message for a missing, garbled or unknown answer, in place of wtforms' own.
+    if field.process_errors or field.data not in {a.value for a in Answer}:
+        field.errors[:] = []
+        raise StopValidation(ANSWER_MESSAGE)
+
+
+class ReviewForm(Form):
+    answer = RadioField("How well do you still know it?", coerce=int, validate_choice=False,
+                        choices=[SelectChoice(a.value, a.label) for a in Answer],
+                        validators=[_an_answer])

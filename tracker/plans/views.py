@@ -11,12 +11,13 @@ from flask_login import current_user, login_required
 
 from ..catalog import get_catalog
 from ..core.chart import render_burn_up
+from ..core.history import render_heatmap
 from ..core.localtime import local_today
 from ..database import db, read_only, read_then_write, writing
 from ..models import Milestone, utcnow
 from ..web.forms import ActionForm
 from ..web.urls import next_or_dashboard
-from . import changes, switching
+from . import changes, history, reviews, switching
 from .forms import SkipForm, TickForm
 from .queries import current_plan, milestone_states, own_milestone
 from .steps import is_learners, milestone_step, milestone_title, steps_for
@@ -45,11 +46,17 @@ def dashboard() -> ResponseReturnValue:
     summary = summarize(plan, states, current_user.zone, steps_for(plan), today())
     chart = render_burn_up(summary.dues, summary.done_on, plan.start_date, summary.today,
                            skipped_on=summary.skipped_on)
+    due, due_count = reviews.due_reviews(db.session, current_user, summary.today)
+    log = history.local_log(history.actions(db.session, [current_user.id])[current_user.id],
+                            current_user.zone)
+    streak = history.plan_streaks(log, summary.today, plan.weekdays, history.pauses_of(plan))
     # One phase's milestones are listed: ?phase=N, else the one being studied.
     shown = request.args.get("phase", type=int)
     if shown not in range(1, len(summary.phases) + 1):
         shown = summary.current_phase
-    return render_template("plans/dashboard.html", s=summary, shown=shown, chart=chart)
+    return render_template("plans/dashboard.html", s=summary, shown=shown, chart=chart,
+                           reviews=due, review_count=due_count, streak=streak,
+                           heatmap=render_heatmap(log, summary.today))
 
 
 @bp.get(MILESTONE)
@@ -78,7 +85,7 @@ def done(milestone_id: int) -> ResponseReturnValue:
     sent = request.form  # the one-click buttons send no note fields: keep what was saved
     with writing():  # on SQLite, holds the write lock for the two statements only
         step_id = changes.tick(
-            db.session.connection(), milestone_id, current_user.id, now=utcnow(),
+            db.session.connection(), milestone_id, current_user.id, now=utcnow(), today=today(),
             note=(form.note.data or "") if "note" in sent else None,
             evidence_url=(form.evidence_url.data or "") if "evidence_url" in sent else None)
     if step_id is None:

@@ -13,6 +13,7 @@ from flask.typing import ResponseReturnValue
 from itsdangerous import BadSignature, SignatureExpired
 
 from ..accounts.tokens import ACTIONS, milestone_action
+from ..core.localtime import local_today
 from ..database import db
 from ..models import Milestone, User, utcnow
 from ..plans import changes
@@ -51,7 +52,8 @@ def act(token: str) -> ResponseReturnValue:
                                push_days=PUSH_DAYS, form=ActionForm()), 400
     now = utcnow()
     if action == "done":
-        changes.tick(db.session.connection(), milestone.id, user.id, now=now)
+        changes.tick(db.session.connection(), milestone.id, user.id, now=now,
+                     today=local_today(user.timezone, now))
         db.session.expire(milestone)
     elif action == "skip":
         changes.skip([milestone], "Skipped from a reminder", now)
