@@ -259,14 +259,18 @@ def test_tick_and_undo_show_on_the_next_poll(app: Flask, client: Any, auth: Any,
     assert str(event["summary"]).startswith("✓ Go · ")
     assert "Your note: Wrote wc; tested it, too." in str(event["description"])
     assert event["last-modified"].dt > events(first.data)[0]["last-modified"].dt
-    assert [str(e["summary"]) for e in events(ticked.data)[1:]] == \
-        [str(e["summary"]) for e in events(first.data)[1:]]
+    *others, review = events(ticked.data)[1:]  # the milestone done is up for review
+    assert [str(e["summary"]) for e in others] == [
+        str(e["summary"]) for e in events(first.data)[1:]]
+    assert str(review["summary"]) == "Review · " + str(event["summary"]).removeprefix("✓ Go · ")
+    assert review["categories"].cats == ["Review", "Core syntax"]
     check_bytes(ticked.data)
 
     client.submit(f"/milestones/{first_id}/undo")
     undone = client.get(path, headers={"If-None-Match": ticked.headers["ETag"]})
     assert undone.status_code == 200
     assert not str(events(undone.data)[0]["summary"]).startswith("✓")
+    assert len(events(undone.data)) == len(events(first.data))  # its review is gone
     assert parse_date(undone.headers["Last-Modified"]) >= parse_date(
         ticked.headers["Last-Modified"])
 
@@ -281,8 +285,9 @@ def test_replan_keeps_uids_and_bumps_sequence(app: Flask, client: Any, learner: 
         db.session.commit()
     assert moved > 0
     response = client.get(path)
-    after = events(response.data)
+    *after, review = events(response.data)  # the milestone ticked is up for review
     check_bytes(response.data)
+    assert str(review["summary"]).startswith("Review · ")
     assert [str(e["uid"]) for e in after] == [str(e["uid"]) for e in before]
     changed = 0
     for old, new in zip(before, after, strict=True):

@@ -110,7 +110,7 @@ def test_dashboard_statement_count_is_constant(app, client, auth, learners):
         counts.append(len(seen))
         auth.logout()
     assert len(set(counts)) == 1, counts
-    assert counts[0] <= 5, counts
+    assert counts[0] <= 7, counts  # 5, and the reviews due and the history (issue 15)
 
 
 def feed_path(app: Flask, email: str) -> str:

@@ -36,17 +36,19 @@ quarter_hours = st.builds(time, st.integers(0, 23), st.sampled_from([0, 15, 30, 
 def learner(zone_name: str, reminder: time, weekly_time: time, weekday: int, due: bool,
             nudge: int, weekly: bool, start: date, now: datetime) -> Learner:
     return Learner(1, zone(zone_name), reminder, due, nudge, weekly, weekday, weekly_time,
-                   1, start, "01234", now - timedelta(days=60), now)
+                   1, start, "01234", now - timedelta(days=60), now, False, [])
 
 
-def first_by_brute_force(lr: Learner, now: datetime, open_dues: set[date]) -> datetime:
+def first_by_brute_force(lr: Learner, now: datetime, open_dues: set[date],
+                         review_dues: set[date] = frozenset()) -> datetime:
     """Step the sweep's own logic forward; return the first moment it brings new mail."""
     t = now.replace(minute=now.minute - now.minute % 15, second=0, microsecond=0) + STEP
     while t <= now + HORIZON:
         probe = replace(lr, reminders=[], weekly=None)
         probe.plan_reminders(t)
-        for _kind, _key, instant, day in probe.reminders:
-            if instant > now and day in open_dues:
+        for kind, _key, instant, day in probe.reminders:
+            if instant > now and (day in open_dues
+                                  or (kind == "due" and lr.reviews and day in review_dues)):
                 return t
         if probe.weekly and probe.weekly[1] > now:
             return t
@@ -60,17 +62,20 @@ def first_by_brute_force(lr: Learner, now: datetime, open_dues: set[date]) -> da
        weekly=st.booleans(), change=st.sampled_from(CHANGES),
        offset=st.integers(-3 * 24 * 4, 3 * 24 * 4).map(lambda q: q * STEP),
        jitter=st.integers(0, 899), dues=st.sets(st.integers(-4, 8), max_size=6),
-       start_offset=st.integers(-10, 5))
+       start_offset=st.integers(-10, 5), reviews=st.booleans(),
+       review_days=st.sets(st.integers(0, 8), max_size=4))
 def test_the_kept_instant_is_the_first_the_full_computation_finds(
         zone_name, reminder, weekly_time, weekday, due, nudge, weekly, change, offset, jitter,
-        dues, start_offset):
+        dues, start_offset, reviews, review_days):
     now = change.replace(tzinfo=UTC) + offset + timedelta(seconds=jitter)
     lr = learner(zone_name, reminder, weekly_time, weekday, due, nudge, weekly,
                  now.date() + timedelta(days=start_offset), now)
+    lr.reviews = reviews  # reviews due send the due-day reminder too (never a nudge)
     lr.plan_reminders(now)
     open_dues = {lr.today + timedelta(days=d) for d in dues}  # open milestones' due dates
-    expected = first_by_brute_force(lr, now, open_dues)
-    assert lr.next_instant(now, open_dues) == expected
+    review_dues = {lr.today + timedelta(days=d) for d in review_days}
+    expected = first_by_brute_force(lr, now, open_dues, review_dues)
+    assert lr.next_instant(now, open_dues, review_dues=review_dues) == expected
 
 
 def test_a_quiet_minute_reads_no_learner(app, make_user, make_plan):

@@ -20,14 +20,14 @@ from flask import Flask, current_app
 from ..catalog import get_catalog
 from ..core import ical
 from ..database import db, read_one
-from ..models import FeedCache, User
+from ..models import FeedCache, Milestone, Review, User
 from ..plans.queries import current_plan
-from ..plans.steps import steps_for
+from ..plans.steps import milestone_step, steps_for
 from ..web.urls import path_for
 
 # Bump when build_calendar makes different bytes from the same data: every cached feed is
 # then rebuilt on its next poll.
-FORMAT = "2"
+FORMAT = "3"
 
 
 def calendar_bytes(user: User) -> bytes:
@@ -65,9 +65,30 @@ def calendar_bytes(user: User) -> bytes:
                 note=m.note,
                 evidence_url=m.evidence_url,
             ))
+    if user.reviews_enabled and user.feed_reviews:
+        entries += review_entries(user)
     alarm_at = user.reminder_time if user.feed_alarm else None
     return ical.build_calendar(name, entries, base_url=current_app.config["BASE_URL"],
                                alarm_at=alarm_at)
+
+
+def review_entries(user: User) -> list[ical.Entry]:
+    """Return the learner's reviews as events on their next day, in the order they come."""
+    entries = []
+    for review, m in db.session.execute(
+        sa.select(Review, Milestone).join(Milestone).where(Review.user_id == user.id)
+        .order_by(Review.due_on, Review.id)
+    ):
+        step = milestone_step(m)
+        if step is None:
+            continue
+        entries.append(ical.Entry(
+            uid=review.uid, sequence=review.sequence, due=review.due_on,
+            updated_at=review.updated_at, plan="Review", title=step.title,
+            path=path_for("plans.review", review_id=review.id),
+            learn="Check you still know it, then answer Again, Hard, Good or Easy.",
+            done_when=step.done_when, categories=("Review", step.topic)))
+    return entries
 
 
 def cache_key(app: Flask, changed_at: datetime, alarm: bool, reminder_time: Any) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Collection, Sequence
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import literal, select, union
 from sqlalchemy.orm import Session
 
 from ..core.history import Day, Streaks, streaks, study_log
@@ -17,29 +17,23 @@ Actions = tuple[list, list, list]  # instants of ticks, skips and review answers
 
 
 def actions(session: Session, user_ids: Collection[int]) -> dict[int, Actions]:
-    """Return each learner's ticks, skips and review answers as UTC instants, in two queries.
+    """Return each learner's ticks, skips and review answers as UTC instants, in one query.
 
     A switch copies finished work to the new plan and keeps the old plan as it was: the
-    same step finished at the same instant is one action, whichever rows hold it.
+    same step finished at the same instant is one action (UNION drops the copies).
     """
     found: dict[int, Actions] = {user_id: ([], [], []) for user_id in user_ids}
     if not found:
         return found
-    for user_id, _, done_at, skipped_at in session.execute(
-        select(Plan.user_id, Milestone.step_id, Milestone.done_at, Milestone.skipped_at)
-        .distinct().join(Plan)
-        .where(Plan.user_id.in_(found),
-               or_(Milestone.done_at.is_not(None), Milestone.skipped_at.is_not(None)))
-    ):
-        if done_at is not None:
-            found[user_id][0].append(done_at)
-        else:
-            found[user_id][1].append(skipped_at)
-    for user_id, answered_at in session.execute(
-        select(ReviewAnswer.user_id, ReviewAnswer.answered_at)
-        .where(ReviewAnswer.user_id.in_(found))
-    ):
-        found[user_id][2].append(answered_at)
+    ids = list(found)
+    done, skipped = (
+        select(Plan.user_id, literal(kind), Milestone.step_id, column).join(Plan)
+        .where(Plan.user_id.in_(ids), column.is_not(None))
+        for kind, column in ((0, Milestone.done_at), (1, Milestone.skipped_at)))
+    answers = select(ReviewAnswer.user_id, literal(2), literal(""), ReviewAnswer.answered_at
+                     ).where(ReviewAnswer.user_id.in_(ids))
+    for user_id, kind, _, at in session.execute(union(done, skipped, answers)):
+        found[user_id][kind].append(at)
     return found
 
 
@@ -50,14 +44,13 @@ def local_log(found: Actions, zone: ZoneInfo) -> dict[date, Day]:
     return study_log(done, skipped, reviewed)
 
 
-def pauses_of(plan: Plan | None) -> list[tuple[date, date | None]]:
-    """Return a plan's breaks, the one going on (if any) last, open-ended."""
-    if plan is None:
-        return []
+def pauses_of(pauses: Sequence[Sequence[str]],
+              paused_on: date | None = None) -> list[tuple[date, date | None]]:
+    """Return a plan's breaks (``Plan.pauses``), the one going on (if any) last, open-ended."""
     breaks: list[tuple[date, date | None]] = [
-        (date.fromisoformat(start), date.fromisoformat(end)) for start, end in plan.pauses]
-    if plan.paused_on is not None:
-        breaks.append((plan.paused_on, None))
+        (date.fromisoformat(start), date.fromisoformat(end)) for start, end in pauses]
+    if paused_on is not None:
+        breaks.append((paused_on, None))
     return breaks
 
 

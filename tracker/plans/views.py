@@ -49,7 +49,8 @@ def dashboard() -> ResponseReturnValue:
     due, due_count = reviews.due_reviews(db.session, current_user, summary.today)
     log = history.local_log(history.actions(db.session, [current_user.id])[current_user.id],
                             current_user.zone)
-    streak = history.plan_streaks(log, summary.today, plan.weekdays, history.pauses_of(plan))
+    streak = history.plan_streaks(log, summary.today, plan.weekdays, 
+                                  history.pauses_of(plan.pauses, plan.paused_on))
     # One phase's milestones are listed: ?phase=N, else the one being studied.
     shown = request.args.get("phase", type=int)
     if shown not in range(1, len(summary.phases) + 1):

@@ -16,8 +16,8 @@ from sqlalchemy import select
 from ..accounts.tokens import ACTIONS, action_token, unsubscribe_url
 from ..database import db
 from ..mail.message import Email, compose
-from ..models import Milestone, Notification, Plan, User, utcnow
-from ..plans.steps import Steps, steps_for
+from ..models import Milestone, Notification, Plan, Review, User, utcnow
+from ..plans.steps import Steps, milestone_step, steps_for
 from ..web.urls import absolute_url
 
 
@@ -60,6 +60,20 @@ def _action_links(user: User, milestones: Iterable[Milestone]) -> dict[int, dict
             for m in milestones if not m.is_finished}
 
 
+def _reviews(n: Notification, user: User, day: date) -> list[dict[str, Any]]:
+    """Return the reviews a due-day reminder lists that are still due (none answered since)."""
+    ids = n.payload.get("reviews")
+    if not ids or not user.reviews_enabled:
+        return []
+    rows = db.session.execute(
+        select(Review, Milestone).join(Milestone)
+        .where(Review.id.in_(ids), Review.user_id == user.id, Review.due_on <= day)
+        .order_by(Review.due_on, Review.id)).all()
+    return [{"title": step.title if (step := milestone_step(m)) else m.step_id,
+             "url": absolute_url("plans.review", review_id=r.id),
+             "due": day_label(r.due_on), "late": r.due_on < day} for r, m in rows]
+
+
 def _reminder(
     n: Notification, user: User, *, stream: str, subject: str, template: str
 ) -> Email | None:
@@ -77,16 +91,23 @@ def _reminder(
     ).all()
     steps = steps_for(plan)  # a step gone from plans/ since the sweep is not reminded
     milestones = [m for m in milestones if steps.step(m.step_id) is not None]
-    if not milestones:
+    reviews = _reviews(n, user, day)
+    if not milestones and not reviews:
         return None
     items = _items([(m.id, m.step_id, m.due_date) for m in milestones], steps,
                    _action_links(user, milestones))
-    what = items[0]["title"] if len(items) == 1 else f"{len(items)} milestones"
+    if items:
+        what = items[0]["title"] if len(items) == 1 else f"{len(items)} milestones"
+        if reviews:
+            what += f" (and {len(reviews)} review{'s' if len(reviews) != 1 else ''})"
+    else:  # only reviews: say so
+        subject = "Review today: {what}"
+        what = reviews[0]["title"] if len(reviews) == 1 else f"{len(reviews)} milestones"
     return compose(
         to=user.email,
         subject=subject.format(what=what, day=day_label(day)),
         template=template,
-        context={"items": items, "day": day_label(day)},
+        context={"items": items, "reviews": reviews, "day": day_label(day)},
         unsubscribe_url=unsubscribe_url(user, stream),
         message_id=n.message_id,
     )

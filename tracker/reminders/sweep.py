@@ -22,10 +22,12 @@ from sqlalchemy import select
 
 from ..catalog import get_catalog
 from ..core.localtime import iso_week, local_instant, zone
+from ..core.scheduling import weekdays_of
 from ..database import db
 from ..mail import outbox
 from ..mail.outbox import Counts
-from ..models import NEVER, Milestone, Notification, Plan, User
+from ..models import NEVER, Milestone, Notification, Plan, Review, User
+from ..plans import history
 from ..plans.queries import current_plan_id
 from ..plans.steps import is_learners
 from .weekly import weekly_numbers
@@ -36,6 +38,7 @@ GRACE = timedelta(hours=12)
 WEEKLY_GRACE = timedelta(days=4)
 USER_BATCH = 500
 READ_AHEAD = timedelta(days=14)  # of due dates, when working out a learner's next mail
+REVIEWS_LISTED = 10  # in one due-day reminder
 SWEEP_LOCK = 0x5357  # advisory lock class of sweep batches ("SW")
 
 
@@ -56,6 +59,8 @@ class Learner:
     study_days: str
     plan_created_at: datetime
     next_mail_at: datetime  # as read: the sweep writes its new value only over this one
+    reviews: bool  # reviews due that day come in the due-day reminder
+    pauses: list[list[str]]  # the plan's past breaks, for the streak in the weekly mail
     today: date = field(init=False)
 
     # Due-day and nudge mail to consider: (kind, key, instant, the due date it is about).
@@ -87,9 +92,11 @@ class Learner:
 
 
     def next_instant(self, now: datetime, open_dues: Iterable[date],
-                     read_until: date | None = None) -> datetime:
+                     read_until: date | None = None,
+                     review_dues: Iterable[date] = ()) -> datetime:
         """Return the first instant after ``now`` at which this learner may have mail due:
-        a due-day reminder or nudge for an open milestone, or the weekly mail.
+        a due-day reminder for an open milestone or a review, a nudge for an open milestone,
+        or the weekly mail.
 
         Never later than the mail itself (the sweep would miss it), at times earlier (a
         milestone whose step left plans/ still counts): then the sweep looks and finds none.
@@ -98,10 +105,12 @@ class Learner:
         """
         candidates = []
         days = sorted(set(open_dues))
-        for on, offset in ((self.due_reminders, 0), (self.nudge_days > 0, self.nudge_days)):
+        due_days = sorted({*days, *review_dues}) if self.reviews else days
+        for on, offset, dues in ((self.due_reminders, 0, due_days),
+                                 (self.nudge_days > 0, self.nudge_days, days)):
             if on:
                 instants = (local_instant(d + timedelta(days=offset), self.reminder_time,
-                                          self.zone) for d in days)
+                                          self.zone) for d in dues)
                 unread = (NEVER if read_until is None else
                           local_instant(read_until + timedelta(days=1), self.reminder_time,
                                         self.zone))
@@ -124,7 +133,7 @@ def _learners(after_id: int, now: datetime) -> tuple[list[Learner], list[tuple[i
         select(User.id, User.timezone, User.reminder_time, User.due_reminders, User.nudge_days,
                User.weekly_enabled, User.weekly_weekday, User.weekly_time,
                Plan.id, Plan.start_date, Plan.study_days, Plan.created_at, User.next_mail_at,
-               User.email_verified_at, Plan.paused_on)
+               User.reviews_enabled, Plan.pauses, User.email_verified_at, Plan.paused_on)
         .outerjoin(Plan, Plan.id == current_plan_id(User.id))
         .where(User.id > after_id, User.next_mail_at <= now)  # the index: only who is due
         .order_by(User.id)
@@ -206,12 +215,42 @@ def _set_next(learners: Sequence[Learner], idle: Sequence[tuple[int, datetime]],
                    Milestone.due_date.between(earliest, read_until))
         ):
             open_dues.setdefault(plan_id, []).append(due)
+        review_dues = _review_dues([lr for lr in learners if lr.reviews and lr.due_reminders],
+                                   min(lr.today for lr in learners), read_until)
     params = [{"b_id": lr.user_id, "b_seen": lr.next_mail_at,
-               "b_next": lr.next_instant(now, open_dues.get(lr.plan_id, []), read_until)}
+               "b_next": lr.next_instant(now, open_dues.get(lr.plan_id, []), read_until,
+                                         review_dues.get(lr.user_id, ()))}
               for lr in learners]
     params += [{"b_id": user_id, "b_seen": seen, "b_next": NEVER} for user_id, seen in idle]
     if params:
         db.session.connection().execute(_NEXT, params)
+
+
+def _review_dues(learners: Sequence[Learner], first: date,
+                 last: date) -> dict[int, list[date]]:
+    """Return the days from ``first`` to ``last`` with a review due, by learner."""
+    found: dict[int, list[date]] = {}
+    if learners:
+        for user_id, due in db.session.execute(
+            select(Review.user_id, Review.due_on).distinct()
+            .where(Review.user_id.in_([lr.user_id for lr in learners]),
+                   Review.due_on.between(first, last))
+        ):
+            found.setdefault(user_id, []).append(due)
+    return found
+
+
+def _reviews_due(learners: Sequence[Learner], last: date) -> dict[int, list[tuple[int, date]]]:
+    """Return (id, due day) of every review due by ``last``, oldest first, by learner."""
+    found: dict[int, list[tuple[int, date]]] = {}
+    if learners:
+        for review_id, user_id, due in db.session.execute(
+            select(Review.id, Review.user_id, Review.due_on)
+            .where(Review.user_id.in_([lr.user_id for lr in learners]), Review.due_on <= last)
+            .order_by(Review.due_on, Review.id)
+        ):
+            found.setdefault(user_id, []).append((review_id, due))
+    return found
 
 
 def _take_batch(first_id: int) -> bool:
@@ -251,13 +290,20 @@ def _batch_rows(learners: Sequence[Learner], now: datetime) -> list[dict[str, An
         ):
             if is_learners(step_id) or catalog.step(step_id):  # gone from plans/: no reminder
                 open_by_plan.setdefault((plan_id, due), []).append(m_id)
+        reviews = _reviews_due([lr for lr in wanted if lr.reviews], max(days))
         for lr in wanted:
             for kind, key, instant, day in lr.reminders:
-                ids = open_by_plan.get((lr.plan_id, day))
-                if key in existing or not ids:
+                ids = open_by_plan.get((lr.plan_id, day), [])
+                # A review due that day sends the reminder too; it lists the older ones
+                # still waiting, which send none of their own (no daily mail about them).
+                waiting = ([(r_id, on) for r_id, on in reviews.get(lr.user_id, ()) if on <= day]
+                           if kind == "due" else [])
+                if key in existing or not (ids or any(on == day for _, on in waiting)):
                     continue
                 stale = now - instant > GRACE
                 payload = {"plan_id": lr.plan_id, "date": day.isoformat(), "milestones": ids}
+                if waiting:
+                    payload["reviews"] = [r_id for r_id, _ in waiting[:REVIEWS_LISTED]]
                 rows.append(outbox.row(
                     user_id=lr.user_id, kind=kind, dedupe_key=key, due_at=instant, now=now,
                     payload=payload, status="skipped" if stale else "pending",
@@ -277,12 +323,16 @@ def _batch_rows(learners: Sequence[Learner], now: datetime) -> list[dict[str, An
                 .order_by(m.plan_id, m.position)
             ), key=itemgetter(0))
         }
+        done = history.actions(db.session, [lr.user_id for lr in weekly])
         for lr in weekly:
             assert lr.weekly is not None
             key, instant, day = lr.weekly
             numbers = weekly_numbers(lr.plan_id, lr.start_date, lr.study_days,
                                      milestones.get(lr.plan_id, []), lr.today, lr.zone)
             if numbers is not None:
+                numbers["streak"], numbers["longest_streak"] = history.plan_streaks(
+                    history.local_log(done[lr.user_id], lr.zone), lr.today,
+                    weekdays_of(lr.study_days), history.pauses_of(lr.pauses))
                 stale = now - instant > WEEKLY_GRACE
                 rows.append(outbox.row(
                     user_id=lr.user_id, kind="weekly", dedupe_key=key, due_at=instant, now=now,

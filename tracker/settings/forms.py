@@ -56,6 +56,10 @@ class SettingsForm(Form):
         choices=[SelectChoice(i, name) for i, name in enumerate(WEEKDAYS)],
     )
     weekly_time = local_time_field("Weekly email time", description="Local time.")
+    reviews_enabled = BooleanField("Bring finished milestones back for review",
+                                   description="A few days after you finish one, then at longer "
+                                               "gaps; reviews due come in the due-day email.")
+    feed_reviews = BooleanField("Show reviews in my calendar feed")
 
 
 class ChangeEmailForm(Form):

@@ -131,8 +131,12 @@ def save() -> ResponseReturnValue:
     form = SettingsForm()
     if not form.validate():
         return _render(form, 400)
+    now = utcnow()
+    if (form.reviews_enabled.data, form.feed_reviews.data) != (current_user.reviews_enabled,
+                                                               current_user.feed_reviews):
+        current_user.calendar_changed_at = now  # the feed shows reviews, or stops
     form.populate_obj(current_user)
-    current_user.next_mail_at = utcnow()  # the zone or a mail time may have moved it
+    current_user.next_mail_at = now  # the zone or a mail time may have moved it
     db.session.commit()
     flash("Settings saved.")
     return redirect(url_for("settings.index"))
