@@ -30,6 +30,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         RATELIMIT_STORAGE_URI="memory://",
         RATELIMIT_HEADERS_ENABLED=True,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+        # The largest thing a page takes is a data file to import (4 MB): anything bigger
+        # is refused (413) before it is read.
+        MAX_CONTENT_LENGTH=5 * 1024 * 1024,
         PROXIES=0,  # reverse proxies in front (nginx: 1), trusted for X-Forwarded-For/-Proto
         WEB_PROCESSES=1,  # set by gunicorn.conf.py to its worker count
     )

@@ -168,3 +168,102 @@ def test_the_dashboard_counts_the_streak_and_draws_the_history(app, client, auth
     page = client.get("/dashboard").get_data(as_text=True)
     assert "<strong>1</strong> study day in a row" in page
     assert 'data-count="1"' in page
+
+
+# --- in the mail -------------------------------------------------------------------------
+
+MONDAY = datetime(2027, 1, 4, tzinfo=UTC)
+
+
+def _finish_first(app, user_id, plan_id, finished_at):
+    """Tick the plan's first milestone at ``finished_at`` as the app does; return its id."""
+    from tracker.plans import changes
+
+    with app.app_context():
+        first = db.session.scalars(select(Milestone).where(Milestone.plan_id == plan_id)
+                                   .order_by(Milestone.position)).first()
+        # Everything else far away: the only mail about this learner is about the review.
+        db.session.execute(Milestone.__table__.update()
+                           .where(Milestone.plan_id == plan_id, Milestone.id != first.id)
+                           .values(due_date=date(2030, 1, 1)))
+        changes.tick(db.session.connection(), first.id, user_id, now=finished_at,
+                     today=finished_at.date())
+        db.session.commit()
+        return first.id
+
+
+def test_a_review_due_sends_the_due_day_email_once_and_waits_without_daily_mail(
+        app, make_user, make_plan, smtp_server):
+    from conftest import deliver_mail, outbox_rows
+
+    from tracker.jobs.worker import run_once
+
+    user_id = make_user(weekly_enabled=False, nudge_days=0)
+    plan_id = make_plan(user_id, start=date(2027, 1, 4), now=datetime(2026, 1, 1, tzinfo=UTC))
+    _finish_first(app, user_id, plan_id, MONDAY + timedelta(hours=10))
+    [review] = _rows(app, Review)
+    assert review.due_on == date(2027, 1, 6)  # Wednesday
+    for day in range(1, 6):  # Tuesday to Saturday at 08:00 UTC, the reminder time
+        with app.app_context():
+            run_once(MONDAY + timedelta(days=day, hours=8))
+        deliver_mail(app, MONDAY + timedelta(days=day, hours=8, minutes=1))
+    rows = outbox_rows(app, kind="due")
+    assert [r.dedupe_key for r in rows] == [f"due:{user_id}:2027-01-06"]  # that day only
+    [message] = smtp_server.messages
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    assert message["Subject"] == "Review today: Toolchain, modules and your first program"
+    assert f"/reviews/{review.id}" in text and f"/reviews/{review.id}" in html
+    assert "A review for Wednesday 6 January 2027" in text
+
+    # Answered before the mail goes out: the mail has nothing left to say and is not sent.
+    with app.app_context():
+        run_once(MONDAY + timedelta(days=7, hours=8))  # nothing due: no mail queued
+    assert len(outbox_rows(app, kind="due")) == 1
+
+
+def test_a_review_answered_since_queueing_drops_out_of_the_mail(app, make_user, make_plan,
+                                                                smtp_server):
+    from conftest import deliver_mail
+
+    from tracker.plans import reviews
+    from tracker.reminders.sweep import sweep
+
+    user_id = make_user(weekly_enabled=False, nudge_days=0)
+    plan_id = make_plan(user_id, start=date(2027, 1, 4), now=datetime(2026, 1, 1, tzinfo=UTC))
+    _finish_first(app, user_id, plan_id, MONDAY + timedelta(hours=10))
+    wednesday = MONDAY + timedelta(days=2, hours=8)
+    with app.app_context():
+        assert sweep(wednesday).queued == 1
+        review = db.session.scalars(select(Review)).one()
+        reviews.answer(review, db.session.get(User, user_id), Answer.GOOD,
+                       now=wednesday + timedelta(seconds=5), today=wednesday.date())
+        db.session.commit()
+    deliver_mail(app, wednesday + timedelta(minutes=1))
+    assert smtp_server.messages == []
+
+
+def test_the_weekly_email_tells_the_streak(app, make_user, make_plan, smtp_server):
+    from conftest import deliver_mail
+
+    from tracker.jobs.worker import run_once
+
+    user_id = make_user(due_reminders=False, nudge_days=0)  # weekly on Monday 08:00
+    plan_id = make_plan(user_id, start=date(2027, 1, 4), now=datetime(2026, 1, 1, tzinfo=UTC))
+    from tracker.plans import changes
+
+    with app.app_context():
+        ms = db.session.scalars(select(Milestone).where(Milestone.plan_id == plan_id)
+                                .order_by(Milestone.position)).all()
+        for i, m in enumerate(ms[:3]):  # Wed, Thu, Fri of the first week
+            at = MONDAY + timedelta(days=2 + i, hours=18)
+            changes.tick(db.session.connection(), m.id, user_id, now=at, today=at.date())
+        db.session.commit()
+        run_once(MONDAY + timedelta(days=7, hours=8))
+    deliver_mail(app, MONDAY + timedelta(days=7, hours=8, minutes=1))
+    [message] = smtp_server.messages
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    # The weekend is a rest and Monday is not over: the streak of three holds.
+    assert "Study streak: 3 study days in a row (longest: 3)." in text
+    assert "<strong>3 study days in a row</strong>" in html

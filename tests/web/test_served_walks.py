@@ -27,7 +27,7 @@ from tracker.accounts.tokens import (
 )
 from tracker.calendar.tokens import feed_token, issue_token
 from tracker.database import db
-from tracker.models import LoginSession, Milestone, Plan, User, utcnow
+from tracker.models import LoginSession, Milestone, Plan, Review, User, utcnow
 from tracker.plans import changes
 from tracker.plans.steps import new_own_step_id
 
@@ -90,6 +90,11 @@ def test_another_learners_ids_and_tokens_answer_404(app, make_user, make_plan, s
         milestone = db.session.scalars(select(Milestone.id).join(Milestone.plan)
                                        .where(Milestone.plan.has(user_id=alice_id))).first()
         session_id = db.session.scalar(select(LoginSession.id).filter_by(user_id=alice_id))
+        reviewed = db.session.scalars(select(Milestone.id).where(
+            Milestone.plan_id == alice_plan).order_by(Milestone.position.desc())).first()
+        changes.tick(db.session.connection(), reviewed, alice_id, now=utcnow(),
+                     today=utcnow().date())  # a milestone done has a review
+        review = db.session.scalar(select(Review.id).filter_by(user_id=alice_id))
         alice_user, eve_user = db.session.get(User, alice_id), db.session.get(User, eve_id)
         old_feed = feed_token(alice_user)
         issue_token(alice_user)  # Alice rotated her feed address: the old one is dead
@@ -120,6 +125,8 @@ def test_another_learners_ids_and_tokens_answer_404(app, make_user, make_plan, s
         ("POST", "plans.skip_phase", "/plan/phases/999/skip"),  # no such month of hers
         ("POST", "settings.end_session", f"/settings/sessions/{session_id}/end"),
         ("GET", "calendar.feed", f"/calendar/{old_feed}.ics"),
+        ("GET", "plans.review", f"/reviews/{review}"),
+        ("POST", "plans.answer", f"/reviews/{review}"),
     ]
     walk += [(method, name, path) for kind, names in endpoints.items()
              for path in (forged[kind], crossed[kind]) for method, name in names]
@@ -128,7 +135,7 @@ def test_another_learners_ids_and_tokens_answer_404(app, make_user, make_plan, s
     eve = Browser(served)
     token = eve.login("eve@example.com")
     for method, endpoint, path in walk:
-        form = {"csrf_token": token, "password": "x" * 12, "confirm": "x" * 12}
+        form = {"csrf_token": token, "password": "x" * 12, "confirm": "x" * 12, "answer": "4"}
         status, _ = eve.request(method, path, form if method == "POST" else None)
         assert status == 404, (endpoint, path, status)
     assert eve.request("GET", "/dashboard")[0] == 200  # Eve is still signed in
@@ -136,6 +143,7 @@ def test_another_learners_ids_and_tokens_answer_404(app, make_user, make_plan, s
     assert alice.request("GET", "/settings")[0] == 200
     with app.app_context():
         assert db.session.get(Milestone, milestone).done_at is None
+        assert db.session.get(Review, review).sequence == 0  # never answered
         assert db.session.get(User, alice_id).email == "alice@example.com"
 
 
@@ -192,6 +200,9 @@ def test_every_form_answers_hostile_input_without_a_500(app, make_user, make_pla
         tick = next(f for _, f in found if f.action == f"/milestones/{milestone}/done")
         assert learner.request("POST", tick.action, tick.fields)[0] == 302
         found += [(learner, f) for f in forms_on(learner, f"/milestones/{milestone}")]
+        with app.app_context():  # a milestone done has a review, answered on its page
+            review = db.session.scalar(select(Review.id).filter_by(milestone_id=milestone))
+        found += [(learner, f) for f in forms_on(learner, f"/reviews/{review}")]
         [decide] = [f for _, f in found if f.action == "/decide"]
         assert learner.request("POST", "/decide", decide.answered())[0] == 302
         found += [(learner, f) for f in forms_on(learner, "/decide/result")]

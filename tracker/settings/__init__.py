@@ -1,7 +1,9 @@
-"""The learner's settings: mail times, address, password, calendar, deletion, unsubscribe."""
+"""The learner's settings: mail times, address, password, calendar, their data, deletion,
+unsubscribe."""
 
 from flask import Flask
 
+from . import data  # noqa: F401  (its pages join the blueprint)
 from .views import bp
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     EmailField,
@@ -85,3 +86,9 @@ class DeleteAccountForm(Form):
         description="Deleting your account removes your plans, progress, notes, mail "
                     "history and calendar feed. It cannot be undone.",
     )
+
+
+class ImportForm(Form):
+    file = FileField("Your export file (.json)",
+                     description="A file from “Download my data”, on this or another Roadmap "
+                                 "Tracker, up to 4 MB.")

@@ -23,7 +23,13 @@ from ..models import LoginSession, Notification, User, utcnow
 from ..plans.queries import current_plan
 from ..web.forms import ActionForm, Form
 from . import unsubscribe
-from .forms import ChangeEmailForm, ChangePasswordForm, DeleteAccountForm, SettingsForm
+from .forms import (
+    ChangeEmailForm,
+    ChangePasswordForm,
+    DeleteAccountForm,
+    ImportForm,
+    SettingsForm,
+)
 
 bp = Blueprint("settings", __name__)
 
@@ -94,16 +100,20 @@ def mail_status(user: User) -> dict[str, Any]:
             "failures": failures, "waiting": waiting}
 
 
-def _render(form: SettingsForm | None = None, status: int = 200, *,
+def render_settings(form: SettingsForm | None = None, status: int = 200, *,
             address: ChangeEmailForm | None = None,
             password: ChangePasswordForm | None = None,
-            deletion: DeleteAccountForm | None = None) -> ResponseReturnValue:
+            deletion: DeleteAccountForm | None = None,
+            importing: ImportForm | None = None, problems: list[str] | None = None,
+            ) -> ResponseReturnValue:
     return render_template(
         "settings/index.html",
         form=form or SettingsForm(obj=current_user, formdata=None),
         address=address or _email_form(formdata=None),
         password=password or _password_form(formdata=None),
         deletion=deletion or _deletion_form(formdata=None),
+        importing=importing or ImportForm(prefix="import", formdata=None),
+        problems=problems or [],
         plan=current_plan(current_user),
         calendar=calendar_card(current_user),
         weekdays=WEEKDAYS,
@@ -121,7 +131,7 @@ def _render(form: SettingsForm | None = None, status: int = 200, *,
 @login_required
 def index() -> ResponseReturnValue:
     """Show the learner's time zone, mail settings and mail status."""
-    return _render()
+    return render_settings()
 
 
 @bp.post("/settings")
@@ -130,7 +140,7 @@ def save() -> ResponseReturnValue:
     """Save the settings, or show the form again with a message by each wrong field."""
     form = SettingsForm()
     if not form.validate():
-        return _render(form, 400)
+        return render_settings(form, 400)
     now = utcnow()
     if (form.reviews_enabled.data, form.feed_reviews.data) != (current_user.reviews_enabled,
                                                                current_user.feed_reviews):
@@ -173,7 +183,7 @@ def change_email() -> ResponseReturnValue:
             flash(f"We sent a link to {new_email}. Your address changes when you open it; "
                   f"until then it stays {current_user.email}.")
             return redirect(url_for("settings.index"))
-    return _render(status=400, address=form)
+    return render_settings(status=400, address=form)
 
 
 @bp.post("/settings/password")
@@ -183,7 +193,7 @@ def change_password() -> ResponseReturnValue:
     """Change the password after checking the current one; other sessions end with it."""
     form = _password_form()
     if not _password_ok(form, form.current, "That is not your current password."):
-        return _render(status=400, password=form)
+        return render_settings(status=400, password=form)
     user = current_user._get_current_object()
     user.password_hash = generate_password_hash(form.password.data)
     log_in(user, utcnow(), end_others=True)  # this browser starts afresh; the others end
@@ -199,7 +209,7 @@ def delete_account() -> ResponseReturnValue:
     """Delete the learner and everything of theirs, once they confirm with their password."""
     form = _deletion_form()
     if not _password_ok(form, form.password, "That is not your password."):
-        return _render(status=400, deletion=form)
+        return render_settings(status=400, deletion=form)
     # The database deletes the rest with the user (ON DELETE CASCADE): plans, milestones,
     # queued mail (none goes out after this) and the cached feed (its address answers 404).
     db.session.execute(delete(User).where(User.id == current_user.id))
@@ -242,3 +252,4 @@ def end_all_sessions() -> ResponseReturnValue:
     db.session.commit()
     flash("You are signed out everywhere, here too.")
     return redirect(url_for("accounts.login"))
+
