@@ -35,8 +35,8 @@ class Answer(IntEnum):
 def _next(card: Card, answer: Answer, now: datetime, today: date) -> tuple[dict[str, Any], date]:
     card, _ = SCHEDULER.review_card(card, Rating(answer.value), now)
     days = max(1, round((card.due - now) / timedelta(days=1)))
-    state = card.to_dict()
-    del state["card_id"]  # a random number of fsrs's own, no part of the learner's record
+    # card_id: a random number of fsrs's own, no part of the learner's record
+    state = {k: v for k, v in card.to_dict().items() if k != "card_id"}
     return state, today + timedelta(days=days)
 
 
@@ -49,7 +49,7 @@ def first_review(now: datetime, today: date) -> tuple[dict[str, Any], date]:
 def answer_review(card: dict[str, Any], answer: Answer, now: datetime,
                   today: date) -> tuple[dict[str, Any], date]:
     """Return the card after ``answer`` at ``now`` and the day of the next review."""
-    return _next(Card.from_dict({"card_id": 0, **card}), answer, now, today)
+    return _next(_card(card), answer, now, today)
 
 
 def is_card(value: Any) -> bool:
@@ -58,7 +58,11 @@ def is_card(value: Any) -> bool:
             "state", "step", "stability", "difficulty", "due", "last_review"}:
         return False
     try:
-        Card.from_dict({"card_id": 0, **value})
+        _card(value)
     except (TypeError, ValueError, KeyError):
         return False
     return True
+
+
+def _card(state: dict[str, Any]) -> Card:
+    return Card.from_dict({"card_id": 0, **state})  # type: ignore[typeddict-item]

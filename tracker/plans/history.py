@@ -4,16 +4,17 @@ which day, and the streaks it makes (tracker.core.history counts them)."""
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import literal, select, union
+from sqlalchemy import Result, literal, select, union
 from sqlalchemy.orm import Session
 
 from ..core.history import Day, Streaks, streaks, study_log
 from ..models import Milestone, Plan, ReviewAnswer
 
-Actions = tuple[list, list, list]  # instants of ticks, skips and review answers
+Actions = tuple[list[datetime], list[datetime], list[datetime]]  # ticks, skips, answers
 
 
 def actions(session: Session, user_ids: Collection[int]) -> dict[int, Actions]:
@@ -32,7 +33,8 @@ def actions(session: Session, user_ids: Collection[int]) -> dict[int, Actions]:
         for kind, column in ((0, Milestone.done_at), (1, Milestone.skipped_at)))
     answers = select(ReviewAnswer.user_id, literal(2), literal(""), ReviewAnswer.answered_at
                      ).where(ReviewAnswer.user_id.in_(ids))
-    for user_id, kind, _, at in session.execute(union(done, skipped, answers)):
+    rows: Result[Any] = session.execute(union(done, skipped, answers))
+    for user_id, kind, _, at in rows:
         found[user_id][kind].append(at)
     return found
 
