@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import date, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Result, literal, select, union
@@ -33,8 +32,8 @@ def actions(session: Session, user_ids: Collection[int]) -> dict[int, Actions]:
         for kind, column in ((0, Milestone.done_at), (1, Milestone.skipped_at)))
     answers = select(ReviewAnswer.user_id, literal(2), literal(""), ReviewAnswer.answered_at
                      ).where(ReviewAnswer.user_id.in_(ids))
-    rows: Result[Any] = session.execute(union(done, skipped, answers))
-    for user_id, kind, _, at in rows:
+    rows: Result[tuple[int, int, str, datetime]] = session.execute(union(done, skipped, answers))
+    for user_id, kind, _, at in rows.tuples():
         found[user_id][kind].append(at)
     return found
 
