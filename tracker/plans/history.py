@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Result, literal, select, union
+from sqlalchemy import literal, select, union
 from sqlalchemy.orm import Session
 
 from ..core.history import Day, Streaks, streaks, study_log
@@ -32,8 +33,8 @@ def actions(session: Session, user_ids: Collection[int]) -> dict[int, Actions]:
         for kind, column in ((0, Milestone.done_at), (1, Milestone.skipped_at)))
     answers = select(ReviewAnswer.user_id, literal(2), literal(""), ReviewAnswer.answered_at
                      ).where(ReviewAnswer.user_id.in_(ids))
-    rows: Result[tuple[int, int, str, datetime]] = session.execute(union(done, skipped, answers))
-    for user_id, kind, _, at in rows.tuples():
+    rows: Sequence[Any] = session.execute(union(done, skipped, answers)).all()
+    for user_id, kind, _, at in rows:
         found[user_id][kind].append(at)
     return found
 
