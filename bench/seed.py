@@ -87,6 +87,7 @@ class PlanRows:
             "start_date": start,
             "study_days": days,
             "paused_on": None,
+            "pauses": [],
             "archived_at": None,
             "created_at": self.created,
             "updated_at": self.created,

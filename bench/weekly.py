@@ -3,6 +3,7 @@
     .venv/bin/python bench/weekly.py                  # 10,000 learners x 90 milestones
     .venv/bin/python bench/weekly.py --learners 1000  # a quick run
     .venv/bin/python bench/weekly.py --profile        # also print the top of a cProfile
+    .venv/bin/python bench/weekly.py --reviews        # the run with reviews against without
 
 Seeds a temporary SQLite file with Core bulk inserts (in a child process, so seeding does
 not count towards peak memory), starts an aiosmtpd sink that only counts (in a second child
@@ -16,6 +17,11 @@ process, so it competes for no GIL), then measures in this process:
 
 Reports seconds, messages/s, peak RSS (``ru_maxrss`` of this process) and the ratio of the
 weekly rate to the baseline rate. Targets: ratio >= 0.5, peak RSS < 200 MB.
+
+``--reviews`` measures the weekly run twice, each in a fresh process on its own copy of the
+seeded file: without reviews (turned off, none kept: the run before spaced review), and with
+them (on; every milestone done has its review, and every third was answered twice, which the
+streak in the email reads), and prints both with their ratio.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import json
 import os
 import pstats
 import resource
@@ -124,6 +131,40 @@ class CountingSink:
         return "250 OK"
 
 
+def add_reviews(path: Path) -> int:
+    """Give every milestone done a review, and every third two answers; return the reviews."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    from tracker.core.review import first_review
+    from tracker.models import Milestone, Plan, Review, ReviewAnswer
+
+    engine = sa.create_engine(f"sqlite:///{path}")
+    cards = {}  # one card per day done: the same for every milestone done that day
+    reviews, answers = [], []
+    with engine.begin() as conn:
+        done = conn.execute(sa.select(Milestone.id, Plan.user_id, Milestone.done_at)
+                            .join(Plan).where(Milestone.done_at.is_not(None))).all()
+        for n, (m_id, user_id, done_at) in enumerate(done):
+            day = done_at.date()
+            if day not in cards:
+                cards[day] = first_review(done_at, day)
+            card, due_on = cards[day]
+            reviews.append({"user_id": user_id, "milestone_id": m_id, "due_on": due_on,
+                            "card": card, "uid": str(uuid.uuid4()), "sequence": 0,
+                            "updated_at": done_at})
+            if n % 3 == 0:
+                answers += [{"user_id": user_id, "milestone_id": m_id, "rating": 3,
+                             "answered_at": done_at + timedelta(days=d)} for d in (2, 13)]
+        for table, data in ((Review.__table__, reviews), (ReviewAnswer.__table__, answers)):
+            for n in range(0, len(data), CHUNK):
+                conn.execute(sa.insert(table), data[n : n + CHUNK])
+        conn.exec_driver_sql("ANALYZE")
+    engine.dispose()
+    return len(reviews)
+
+
 def run_sink() -> None:
     """Serve SMTP on a free port; print it; on stdin EOF print the counts and exit."""
     from aiosmtpd.controller import Controller
@@ -150,12 +191,19 @@ def main() -> None:
     parser.add_argument("--milestones", type=int, default=90)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--sink", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--reviews", action="store_true")
     parser.add_argument("--seed", metavar="PATH", help=argparse.SUPPRESS)
+    parser.add_argument("--measure", nargs=2, metavar=("PATH", "PORT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.sink:
         return run_sink()
     if args.seed:
         return seed(Path(args.seed), args.learners, args.milestones)
+    if args.measure:
+        report = measure(Path(args.measure[0]), int(args.measure[1]), args.learners, False)
+        return print(json.dumps(report), flush=True)
+    if args.reviews:
+        return compare_reviews(args.learners, args.milestones)
 
     with tempfile.TemporaryDirectory(prefix="bench-weekly-") as tmp:
         db_path = Path(tmp) / "weekly.sqlite"
@@ -218,6 +266,50 @@ def main() -> None:
         f"machine:     {os.cpu_count()} CPUs, load average {report['load']:.1f} after the run "
         "(CPU-bound work suffers more from other load than the latency-bound baseline)"
     )
+
+
+def compare_reviews(learners: int, milestones: int) -> None:
+    """Measure the weekly run without and with reviews, each in its own process."""
+    import shutil
+
+    import sqlalchemy as sa
+
+    with tempfile.TemporaryDirectory(prefix="bench-weekly-") as tmp:
+        without, with_ = Path(tmp) / "without.sqlite", Path(tmp) / "with.sqlite"
+        subprocess.run([sys.executable, __file__, "--seed", str(without), "--learners",
+                        str(learners), "--milestones", str(milestones)], check=True)
+        shutil.copy(without, with_)
+        engine = sa.create_engine(f"sqlite:///{without}")
+        with engine.begin() as conn:
+            conn.exec_driver_sql('UPDATE "user" SET reviews_enabled = 0')
+        engine.dispose()
+        count = add_reviews(with_)
+        print(f"seeded {learners:,} learners x {milestones} milestones twice; the second with "
+              f"{count:,} reviews and {count // 3 * 2:,} answers")
+        reports = {}
+        for name, path in (("without reviews", without), ("with reviews", with_)):
+            sink = subprocess.Popen([sys.executable, __file__, "--sink"], stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE, text=True)
+            assert sink.stdout is not None and sink.stdin is not None
+            port = sink.stdout.readline().strip()
+            try:
+                out = subprocess.run([sys.executable, __file__, "--measure", str(path), port,
+                                      "--learners", str(learners)],
+                                     check=True, capture_output=True, text=True).stdout
+            finally:
+                sink.stdin.close()
+                sink.stdout.read()
+                sink.wait()
+            reports[name] = json.loads(out.strip().splitlines()[-1])
+    for name, r in reports.items():
+        print(f"{name:16} {r['total']:6.2f} s (sweep {r['sweep']:.2f} s, deliver "
+              f"{r['deliver']:.2f} s), {r['weekly_rate']:,.0f} messages/s, "
+              f"{r['weekly_rate'] / r['baseline_rate']:.2f} of the raw sink rate, "
+              f"peak RSS {r['rss']:.0f} MB")
+    a, b = reports["without reviews"], reports["with reviews"]
+    print(f"with/without:    run time {b['total'] / a['total']:.2f}, sweep "
+          f"{b['sweep'] / a['sweep']:.2f}, sweep CPU {b['sweep_cpu'] / a['sweep_cpu']:.2f}, "
+          f"peak RSS {b['rss'] / a['rss']:.2f}")
 
 
 def measure(db_path: Path, port: int, learners: int, profile: bool) -> dict[str, float]:

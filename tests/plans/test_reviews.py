@@ -107,7 +107,7 @@ def test_a_tick_schedules_a_review_the_dashboard_shows_it_and_an_answer_moves_it
     page = client.get("/dashboard").get_data(as_text=True)
     assert 'id="due-reviews"' in page and f"/reviews/{review.id}" in page
     page = client.get(f"/reviews/{review.id}").get_data(as_text=True)
-    assert "How well do you still know it?" in page and "Can you still" in page
+    assert "How well do you still know it?" in page and "Is this still true?" in page
     response = client.submit(f"/reviews/{review.id}", {"answer": str(Answer.GOOD.value)})
     assert response.status_code == 302 and response.location.endswith("/dashboard")
     [answered] = _rows(app, Review)

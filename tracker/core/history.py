@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import NamedTuple
 
 from markupsafe import Markup
@@ -76,15 +77,24 @@ def render_heatmap(log: Mapping[date, Day], today: date, chart_id: str = "histor
     """Draw the last ``WEEKS`` weeks as a grid of days, darker for more done, with a table of
     the active days as its text alternative."""
     first = today - timedelta(days=today.weekday() + 7 * (WEEKS - 1))  # a Monday
+    # Drawn again only when something changed: a learner opens the dashboard many times a day.
+    shown = tuple((d, log[d].done, log[d].skipped, log[d].reviewed)
+                  for d in sorted(log) if first <= d <= today)
+    return _render(shown, first, today, chart_id)
+
+
+@lru_cache(maxsize=1024)
+def _render(shown: tuple[tuple[date, int, int, int], ...], first: date, today: date,
+            chart_id: str) -> Markup:
+    log = {d: Day(done, skipped, reviewed) for d, done, skipped, reviewed in shown}
     width, height = LEFT + WEEKS * (CELL + GAP), TOP + 7 * (CELL + GAP)
-    shown = sorted(d for d in log if first <= d <= today)
-    total = sum(log[d].total for d in shown)
+    total = sum(day.total for day in log.values())
     svg = [
         f'<svg role="img" aria-labelledby="{chart_id}-title {chart_id}-desc" class="heatmap-svg"'
         f' viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg" font-size="10"'
         ' font-family="inherit">',
         f'<title id="{chart_id}-title">Study days over the last {WEEKS} weeks</title>',
-        f'<desc id="{chart_id}-desc">{len(shown)} days with something done since'
+        f'<desc id="{chart_id}-desc">{len(log)} days with something done since'
         f' {first.isoformat()}, {total} actions in all.</desc>',
     ]
     for row, name in ((0, "Mon"), (2, "Wed"), (4, "Fri")):
@@ -105,7 +115,7 @@ def render_heatmap(log: Mapping[date, Day], today: date, chart_id: str = "histor
     svg.append("</svg>")
     rows = "".join(
         f'<tr><th scope="row">{d.isoformat()}</th><td>{log[d].done}</td><td>{log[d].skipped}</td>'
-        f"<td>{log[d].reviewed}</td></tr>" for d in reversed(shown))
+        f"<td>{log[d].reviewed}</td></tr>" for d in sorted(log, reverse=True))
     table = (
         '<details><summary>Show the days as a table</summary><table class="chart-data">'
         "<caption>Days with something done, newest first</caption>"

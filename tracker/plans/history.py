@@ -3,18 +3,38 @@ which day, and the streaks it makes (tracker.core.history counts them)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import literal, select, union
+from sqlalchemy import CompoundSelect, Engine, bindparam, literal, select, union
 from sqlalchemy.orm import Session
 
 from ..core.history import Day, Streaks, streaks, study_log
-from ..models import Milestone, Plan, ReviewAnswer
+from ..core.localtime import zone
+from ..database import db
+from ..models import Milestone, Plan, ReviewAnswer, User
 
 Actions = tuple[list[datetime], list[datetime], list[datetime]]  # ticks, skips, answers
+
+
+def _actions_of(learners: Callable[[Any], Any]) -> CompoundSelect:
+    """Build the statement of ``actions`` for the learners ``learners(user_id column)`` picks."""
+    done, skipped = (
+        select(Plan.user_id, literal(kind), Milestone.step_id, column).join(Plan)
+        .where(learners(Plan.user_id), column.is_not(None))
+        for kind, column in ((0, Milestone.done_at), (1, Milestone.skipped_at)))
+    answers = select(ReviewAnswer.user_id, literal(2), literal(""), ReviewAnswer.answered_at
+                     ).where(learners(ReviewAnswer.user_id))
+    return union(done, skipped, answers)
+
+
+# Built once: the dashboard asks on every view, for one learner (an expanding IN is
+# rendered again on every call, a third of the query's time); the weekly mail for a batch.
+_ONE = _actions_of(lambda column: column == bindparam("user_id"))
+_MANY = _actions_of(lambda column: column.in_(bindparam("user_ids", expanding=True)))
 
 
 def actions(session: Session, user_ids: Collection[int]) -> dict[int, Actions]:
@@ -24,18 +44,13 @@ def actions(session: Session, user_ids: Collection[int]) -> dict[int, Actions]:
     same step finished at the same instant is one action (UNION drops the copies).
     """
     found: dict[int, Actions] = {user_id: ([], [], []) for user_id in user_ids}
-    if not found:
-        return found
-    ids = list(found)
-    done, skipped = (
-        select(Plan.user_id, literal(kind), Milestone.step_id, column).join(Plan)
-        .where(Plan.user_id.in_(ids), column.is_not(None))
-        for kind, column in ((0, Milestone.done_at), (1, Milestone.skipped_at)))
-    answers = select(ReviewAnswer.user_id, literal(2), literal(""), ReviewAnswer.answered_at
-                     ).where(ReviewAnswer.user_id.in_(ids))
-    rows: Sequence[Any] = session.execute(union(done, skipped, answers)).all()
-    for user_id, kind, _, at in rows:
-        found[user_id][kind].append(at)
+    if found:
+        ids = list(found)
+        rows: Sequence[Any] = session.execute(
+            *((_ONE, {"user_id": ids[0]}) if len(ids) == 1 else (_MANY, {"user_ids": ids}))
+        ).all()
+        for user_id, kind, _, at in rows:
+            found[user_id][kind].append(at)
     return found
 
 
@@ -44,6 +59,22 @@ def local_log(found: Actions, zone: ZoneInfo) -> dict[date, Day]:
     done, skipped, reviewed = ([at.astimezone(zone).date() for at in instants]
                                for instants in found)
     return study_log(done, skipped, reviewed)
+
+
+@lru_cache(maxsize=1024)
+def _learners_log(engine: Engine, user_id: int, changed_at: datetime,
+                  zone_name: str) -> dict[date, Day]:
+    return local_log(actions(db.session, [user_id])[user_id], zone(zone_name))
+
+
+def learners_log(user: User) -> dict[date, Day]:
+    """Return the learner's days with something done, read again only after a change.
+
+    Every tick, skip, undo, answer and import moves ``calendar_changed_at``, so a learner
+    looking at the dashboard again costs no query (the key holds the database and the zone
+    too). The caller must not change the dict it gets.
+    """
+    return _learners_log(db.engine, user.id, user.calendar_changed_at, user.timezone)
 
 
 def pauses_of(pauses: Sequence[Sequence[str]],

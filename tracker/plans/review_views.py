@@ -66,5 +66,5 @@ def answer(review_id: int) -> ResponseReturnValue:
     flash(f"Reviewed: {title}. Next review on {review.due_on:%A %-d %B}.")
     due, _ = reviews.due_reviews(db.session, current_user, today(), limit=1)
     if due:
-        return redirect(url_for("plans.review", review_id=due[0].review.id))
+        return redirect(url_for("plans.review", review_id=due[0].id))
     return redirect(url_for("plans.dashboard"))

@@ -10,17 +10,17 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..core.review import Answer, answer_review, first_review
-from ..core.roadmaps import Step
 from ..models import Milestone, Review, ReviewAnswer, User
-from .steps import milestone_step
+from .steps import step_title
 
-SHOWN = 10  # reviews listed on the dashboard at once; the rest wait for the next ones
+SHOWN = 3  # reviews listed on the dashboard: the next few; a link leads to all of them
 
 
 def start(connection: Connection, milestone_id: int, user_id: int, *, now: datetime,
@@ -61,15 +61,20 @@ def answer(review: Review, user: User, choice: Answer, *, now: datetime, today: 
 
 @dataclass(frozen=True)
 class DueReview:
-    """A review as pages list it: the review, its milestone and that milestone's text."""
+    """A review as pages list it."""
 
-    review: Review
-    milestone: Milestone
-    step: Step | None
+    id: int
+    due_on: date
+    milestone_id: int
+    title: str
 
-    @property
-    def title(self) -> str:
-        return self.step.title if self.step else self.milestone.step_id
+
+# Built once, rows not objects, the count beside each row: the dashboard asks on every view.
+_DUE_REVIEWS = (
+    select(Review.id, Review.due_on, Milestone.id, Milestone.step_id, func.count().over())
+    .join(Milestone)
+    .where(Review.user_id == bindparam("user_id"), Review.due_on <= bindparam("today"))
+    .order_by(Review.due_on, Review.id).limit(bindparam("limit")))
 
 
 def due_reviews(session: Session, user: User, today: date,
@@ -78,13 +83,12 @@ def due_reviews(session: Session, user: User, today: date,
     how many are due in all; none while reviews are off."""
     if not user.reviews_enabled:
         return [], 0
-    due = Review.user_id == user.id, Review.due_on <= today
-    rows = session.execute(select(Review, Milestone).join(Milestone)
-                           .where(*due).order_by(Review.due_on, Review.id).limit(limit)).all()
-    count = len(rows)
-    if count == limit:  # there may be more: count them
-        count = session.scalar(select(func.count()).select_from(Review).where(*due)) or count
-    return [DueReview(r, m, milestone_step(m)) for r, m in rows], count
+    rows = session.execute(_DUE_REVIEWS,
+                           {"user_id": user.id, "today": today, "limit": limit}).all()
+    due = [DueReview(review_id, due_on, m_id,
+                     step_title(step_id, partial(session.get_one, Milestone, m_id)))
+           for review_id, due_on, m_id, step_id, _ in rows]
+    return due, rows[0][4] if rows else 0
 
 
 def own_review(session: Session, user: User, review_id: int) -> Review | None:

@@ -20,7 +20,7 @@ from ..web.urls import next_or_dashboard
 from . import changes, history, reviews, switching
 from .forms import SkipForm, TickForm
 from .queries import current_plan, milestone_states, own_milestone
-from .steps import is_learners, milestone_step, milestone_title, steps_for
+from .steps import milestone_step, milestone_title, step_title, steps_for
 from .summary import summarize
 
 bp = Blueprint("plans", __name__)
@@ -47,9 +47,8 @@ def dashboard() -> ResponseReturnValue:
     chart = render_burn_up(summary.dues, summary.done_on, plan.start_date, summary.today,
                            skipped_on=summary.skipped_on)
     due, due_count = reviews.due_reviews(db.session, current_user, summary.today)
-    log = history.local_log(history.actions(db.session, [current_user.id])[current_user.id],
-                            current_user.zone)
-    streak = history.plan_streaks(log, summary.today, plan.weekdays, 
+    log = history.learners_log(current_user)
+    streak = history.plan_streaks(log, summary.today, plan.weekdays,
                                   history.pauses_of(plan.pauses, plan.paused_on))
     # One phase's milestones are listed: ?phase=N, else the one being studied.
     shown = request.args.get("phase", type=int)
@@ -91,10 +90,7 @@ def done(milestone_id: int) -> ResponseReturnValue:
             evidence_url=(form.evidence_url.data or "") if "evidence_url" in sent else None)
     if step_id is None:
         abort(404)
-    step = get_catalog().step(step_id)  # own and uploaded steps: read their row for the title
-    title = (step.title if step else milestone_title(own_milestone(current_user, milestone_id))
-             if is_learners(step_id) else step_id)
-    flash(f"Done: {title}.")
+    flash(f"Done: {step_title(step_id, lambda: own_milestone(current_user, milestone_id))}.")
     return redirect(next_or_dashboard(request.form.get("next")))
 
 
