@@ -186,6 +186,20 @@ def test_import_needs_an_empty_account_and_a_bad_file_changes_nothing(app, clien
     refused(json.dumps(bad).encode(), "plans[0].study_days[0]: 9 is greater than",
             "plans[0].milestones[0]: &#39;note&#39; is a required property")
     refused(b"", "The file is not JSON text")
+    refused(b"[" * 100_000 + b"]" * 100_000, "The file is not JSON text")  # nested too deep
+    bad = json.loads(json.dumps(good))
+    bad["plans"][0]["roadmaps"] = ["cobol"]
+    refused(json.dumps(bad).encode(), "plans[0].roadmaps: cobol is not a roadmap of this tracker",
+            "plans[0].milestones[0].phase_id: names a roadmap the plan does not follow")
+    bad = json.loads(json.dumps(good))
+    milestone = bad["plans"][0]["milestones"][0]
+    milestone["done_at"] = "2027-01-04T18:00:00+00:00"
+    for card in ({"state": 2, "step": None, "stability": "a lot", "difficulty": 2.0,
+                  "due": "2027-01-06T18:00:00+00:00", "last_review": "2027-01-04T18:00:00+00:00"},
+                 {"state": 2, "step": None, "stability": 2.3, "difficulty": 2.0,
+                  "due": "soon", "last_review": "2027-01-04T18:00:00+00:00"}):
+        milestone["review"] = {"due_on": "2027-01-06", "card": card}
+        refused(json.dumps(bad).encode(), "review.card: not an FSRS card")
 
     response = upload_file(client, json.dumps(good).encode())  # the good one goes in
     assert response.status_code == 302

@@ -53,15 +53,21 @@ def answer_review(card: dict[str, Any], answer: Answer, now: datetime,
 
 
 def is_card(value: Any) -> bool:
-    """Say whether ``value`` is a card this module made (for an imported file)."""
+    """Say whether ``value`` is a card as this module writes them (for an imported file)."""
     if not isinstance(value, dict) or set(value) != {
             "state", "step", "stability", "difficulty", "due", "last_review"}:
         return False
+    numbers = value["stability"], value["difficulty"]
+    if (value["state"] not in (1, 2, 3) or isinstance(value["state"], bool)
+            or not (value["step"] is None or type(value["step"]) is int)
+            or not all(type(n) in (int, float) and 0 < n < 1e6 for n in numbers)):
+        return False
     try:
-        _card(value)
+        card = _card(value)
     except (TypeError, ValueError, KeyError):
         return False
-    return True
+    return all(isinstance(at, datetime) and at.tzinfo is not None
+               for at in (card.due, card.last_review))
 
 
 def _card(state: dict[str, Any]) -> Card:

@@ -43,7 +43,7 @@ def _read_file(upload: Any) -> Any:
         raise ValueError("The file is larger than 4 MB.")
     try:
         return json.loads(raw.decode("utf-8"))
-    except ValueError as e:  # not UTF-8, or not JSON
+    except (ValueError, RecursionError) as e:  # not UTF-8, not JSON, or nested too deep
         raise ValueError(f"The file is not JSON text ({str(e)[:100]}).") from None
 
 

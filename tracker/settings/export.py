@@ -21,6 +21,7 @@ from jsonschema import Draft202012Validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..catalog import get_catalog
 from ..core.localtime import time_zones
 from ..core.review import is_card
 from ..core.roadmaps import parse_roadmap_text
@@ -132,6 +133,7 @@ def _problems(data: Any) -> Iterator[str]:
         if _parse(time.fromisoformat, data["settings"][name]) is None:
             yield f"settings.{name}: not a time of day like 08:00"
     refs = [u["ref"] for u in data["uploads"]]
+    catalog = get_catalog()
     if len(set(refs)) != len(refs):
         yield "uploads: two uploads have the same ref"
     for i, u in enumerate(data["uploads"]):
@@ -146,6 +148,9 @@ def _problems(data: Any) -> Iterator[str]:
         for r in p["roadmaps"]:
             if r.startswith(UPLOAD) and r not in refs:
                 yield f"{where}.roadmaps: {r} is not one of the uploads"
+            elif not r.startswith(UPLOAD) and r not in catalog.roadmaps:
+                yield f"{where}.roadmaps: {r} is not a roadmap of this tracker"
+        followed = {*p["roadmaps"], "own"}
         for j, (start, end) in enumerate(p["pauses"]):
             if _parse(date.fromisoformat, start) is None or _parse(date.fromisoformat, end) is None:
                 yield f"{where}.pauses[{j}]: not two dates like 2027-01-04"
@@ -154,6 +159,9 @@ def _problems(data: Any) -> Iterator[str]:
             yield f"{where}.milestones: a step appears twice"
         for j, m in enumerate(p["milestones"]):
             yield from _milestone(f"{where}.milestones[{j}]", m, refs)
+            if m["phase_id"].partition("/")[0] not in followed:
+                yield (f"{where}.milestones[{j}].phase_id: names a roadmap the plan does not "
+                       "follow")
 
 
 def _milestone(where: str, m: dict[str, Any], refs: list[str]) -> Iterator[str]:
