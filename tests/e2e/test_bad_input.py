@@ -11,10 +11,22 @@ from tests.conftest import PASSWORD
 from .conftest import LiveServer, log_in, seed_learner
 
 
+def focused(page: Any) -> str:
+    """Return the id of the element with focus, once the page's deferred scripts ran."""
+    page.wait_for_load_state()
+    return page.evaluate("() => document.activeElement ? document.activeElement.id : ''")
+
+
 def error_by(page: Any, field_id: str) -> str:
-    """Return the error shown for a field, checking it sits right below it and is linked to it."""
+    """Return the error shown for a field, checking it sits right below it and is linked to it,
+    and that the error summary at the top of the page has focus and links to the field."""
     field, error = page.locator(f"#{field_id}"), page.locator(f"#{field_id}-error")
     expect(error).to_be_visible()
+    summary = page.locator("#error-summary")
+    # The page's script moved focus there (headless pages are never "focused" windows, so
+    # ask the document, not to_be_focused).
+    assert focused(page) == "error-summary"
+    expect(summary.locator(f'a[href="#{field_id}"]').first).to_have_text(error.inner_text())
     assert f"{field_id}-error" in (field.get_attribute("aria-describedby") or "").split()
     box, at = field.bounding_box(), error.bounding_box()
     if field.evaluate("e => e.tagName") == "FIELDSET":  # a group of choices: the error is inside it
@@ -33,6 +45,8 @@ def test_signup_invalid_email_and_short_password(page):
     page.get_by_role("button", name="Create account").click()
     assert "Invalid email address" in error_by(page, "email")
     expect(page.get_by_label("Email")).to_have_value("learner-at-example.com")
+    page.locator('#error-summary a[href="#email"]').click()  # the summary's link: to the field
+    assert focused(page) == "email"
 
     page.get_by_label("Email").fill("short@example.com")
     page.get_by_label("Password").fill("tiny")

@@ -6,7 +6,6 @@ Each page: axe finds nothing serious, nothing scrolls sideways, and a screenshot
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect

@@ -91,8 +91,10 @@ def test_errors_keep_the_entered_values(app, client, signed_in, field, value, me
     response = client.submit("/settings", {**GOOD, field: value})
     assert response.status_code == 400
     page = response.get_data(as_text=True)
-    # The message sits right after the field, said once, and the input keeps what was typed.
-    assert page.count(message) == 1
+    # The message sits right after the field and in the summary at the top, which links to
+    # the field; the input keeps what was typed.
+    assert page.count(message) == 2
+    assert page.index(f'<li><a href="#{field}">') < page.index("<h1>")
     error_at = page.index(f'id="{field}-error"')
     assert page.rindex(f'name="{field}"', 0, error_at) > page.rindex("<label", 0, error_at)
     assert f'value="{value}"' in input_tag(page, field)

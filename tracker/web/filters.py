@@ -1,4 +1,4 @@
-"""Jinja filters the pages share."""
+"""Jinja filters (and the error summary's one global) the pages share."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from functools import lru_cache
 import ua_parser
 from flask import Flask
 from markupsafe import Markup, escape
+
+from .forms import form_errors
 
 
 # A page shows a few dozen dates out of the few hundred a plan spans, and strftime is the
@@ -41,3 +43,4 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(day)
     app.add_template_filter(masked)
     app.add_template_filter(browser)
+    app.add_template_global(form_errors)

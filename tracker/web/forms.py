@@ -8,6 +8,8 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask_wtf import FlaskForm
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from wtforms import Field, SelectChoice, SelectMultipleField, StringField
 from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -33,6 +35,19 @@ class Form(FlaskForm):
     ) -> bool:
         extra = dict(extra_validators or {})
         return super().validate({name: [*extra.get(name, ()), _typed] for name in self._fields})
+
+
+@pass_context
+def form_errors(context: Context) -> list[tuple[str, str]]:
+    """Return (field id, message) for every refused field of the forms on a page, in the
+    order the view passed them: the links of the page's error summary (base.html)."""
+    found = []
+    for value in context.get_all().values():
+        if isinstance(value, FlaskForm) and value.errors:
+            found += [(field.id, message) for field in value
+                      if field.type not in ("CSRFTokenField", "HiddenField")
+                      for message in field.errors]
+    return found
 
 
 class ActionForm(Form):
