@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import re
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from urllib.parse import parse_qs, quote, urlsplit
 
 import icalendar
 import pytest
@@ -397,6 +399,19 @@ def test_settings_partial(app: Flask, learner: Learner) -> None:
     assert 'action="/calendar/rotate"' in page and 'action="/calendar/alarm"' in page
     assert page.count('name="csrf_token"') == 2
     assert "copy.js" in page
+    # One click to each client's own "subscribe from URL", the address filled in.
+    links = dict(re.findall(r'href="([^"]+)" rel="noopener noreferrer">Add to ([^<]+)<', page))
+    by_client = {client: html.unescape(link) for link, client in links.items()}
+    assert by_client["Google Calendar"] == (
+        "https://calendar.google.com/calendar/render?cid=" + quote(f"webcal://tracker.example"
+                                                                 f"/calendar/{token}.ics", safe=""))
+    assert by_client["Apple Calendar"] == f"webcal://tracker.example/calendar/{token}.ics"
+    for client, host in (("Outlook.com", "outlook.live.com"),
+                         ("Outlook for work or school", "outlook.office.com")):
+        assert parse_qs(urlsplit(by_client[client]).query) == {"url": [https],
+                                                               "name": ["Roadmap Tracker"]}
+        assert urlsplit(by_client[client]).netloc == host
+    assert "changes show up within a day" in page and page.count("Refreshes every few hours") == 2
 
 
 def test_settings_partial_without_a_token(app: Flask, learner: Learner) -> None:
