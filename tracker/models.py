@@ -109,6 +109,8 @@ class User(UserMixin, Model):
     # the feed shows them as events unless feed_reviews is off.
     reviews_enabled: Mapped[bool] = mapped_column(default=True)
     feed_reviews: Mapped[bool] = mapped_column(default=True)
+    # The pages' colour scheme: "auto" follows the device; "light" or "dark" overrides it.
+    theme: Mapped[str] = mapped_column(sa.String(5), default="auto")
     # Bumped on every change the feed shows, deletions included, so Last-Modified
     # never moves backwards.
     calendar_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -52,12 +52,15 @@ def page_weight(responses: list[Any]) -> int:
     return sum(len(r.body()) for r in responses[first:] if r.ok)
 
 
+@pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("viewport", ["desktop", "phone"])
-def test_main_pages(viewport, new_context, live_server):
-    """Check each main page: axe finds nothing serious, under 200 KB, all from this server."""
-    email = f"tour-{viewport}@example.com"
+def test_main_pages(viewport, scheme, new_context, live_server):
+    """Check each main page in both colour schemes: axe finds nothing serious (contrast
+    included), under 200 KB, all from this server."""
+    email = f"tour-{viewport}-{scheme}@example.com"
     seed_learner(live_server, email, started_days_ago=21, done=6)  # three weeks in, a little behind
-    page = new_context(viewport).new_page()
+    page = new_context(viewport, color_scheme=scheme).new_page()
+    suffix = "" if scheme == "light" else "-dark"
     responses: list[Any] = []
     page.on("response", lambda response: responses.append(response))
     page.route("**/*", lambda route: route.continue_())  # routing turns the HTTP cache off
@@ -68,9 +71,9 @@ def test_main_pages(viewport, new_context, live_server):
     for name in tour(page, email):
         weights[name] = page_weight(responses)
         responses.clear()
-        screenshot(page, name, viewport)
+        screenshot(page, name + suffix, viewport)
         if name == "dashboard":  # what the README shows: the first screen
-            screenshot(page, name, viewport, full_page=False)
+            screenshot(page, name + suffix, viewport, full_page=False)
         found = check_a11y(page)
         if page.locator("main h1").count() != 1:
             found.append("not exactly one h1 in main")
@@ -125,11 +128,35 @@ def test_the_policy_stops_an_injected_script_and_framing(browser, live_server):
         context.close()
 
 
+@pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("viewport", ["desktop", "phone"])
-def test_an_error_page_is_in_the_sites_layout_and_accessible(viewport, new_context):
-    page = new_context(viewport).new_page()
+def test_an_error_page_is_in_the_sites_layout_and_accessible(viewport, scheme, new_context):
+    page = new_context(viewport, color_scheme=scheme).new_page()
     response = page.goto("/no-such-page")
     assert response.status == 404
     expect(page.locator("h1")).to_have_text("Page not found")
-    screenshot(page, "error-404", viewport)
+    screenshot(page, "error-404" + ("" if scheme == "light" else "-dark"), viewport)
     assert check_a11y(page) == []
+
+
+def test_a_learner_picks_dark_on_a_light_device_and_back(new_context, live_server):
+    seed_learner(live_server, "theme@example.com")
+    page = new_context("desktop", color_scheme="light").new_page()
+    log_in(page, "theme@example.com")
+
+    def background() -> str:
+        return page.evaluate("() => getComputedStyle(document.documentElement).backgroundColor")
+
+    page.goto("/settings")
+    light = background()
+    page.get_by_label("Colour scheme").select_option("dark")
+    page.get_by_role("button", name="Save settings").click()
+    page.goto("/dashboard")
+    expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+    assert background() != light and background() == "rgb(15, 20, 25)"
+    assert check_a11y(page) == []
+    page.goto("/settings")
+    page.get_by_label("Colour scheme").select_option("auto")  # follow the device again
+    page.get_by_role("button", name="Save settings").click()
+    page.goto("/dashboard")
+    assert page.locator("html").get_attribute("data-theme") is None and background() == light

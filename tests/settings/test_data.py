@@ -146,7 +146,7 @@ def test_import_needs_an_empty_account_and_a_bad_file_changes_nothing(app, clien
             "settings": {"timezone": "Europe/Berlin", "reminder_time": "07:30",
                          "due_reminders": True, "nudge_days": 2, "weekly_enabled": True,
                          "weekly_weekday": 0, "weekly_time": "08:00", "feed_alarm": False,
-                         "reviews_enabled": True, "feed_reviews": True},
+                         "reviews_enabled": True, "feed_reviews": True, "theme": "dark"},
             "uploads": [],
             "plans": [{"outcome": "go", "recommended": "go", "roadmaps": ["go"], "answers": {},
                        "start_date": "2027-01-04", "study_days": [0, 1, 2, 3, 4],

@@ -361,3 +361,14 @@ def test_a_reminder_that_expired_undelivered_shows(app, client, signed_in, smtp_
     deliver_mail(app, monday + timedelta(hours=13))
     page = client.get("/settings").get_data(as_text=True)
     assert 'id="mail-failures"' in page and "expired before it could be sent" in page
+
+
+def test_the_colour_scheme_is_saved_and_set_on_every_page(app, client, signed_in):
+    assert 'data-theme' not in client.get("/dashboard").get_data(as_text=True)
+    response = client.submit("/settings", {**GOOD, "theme": "dark"})
+    assert response.status_code == 302
+    assert '<html lang="en" data-theme="dark">' in client.get("/settings").get_data(as_text=True)
+    assert get_user(app, signed_in).theme == "dark"
+    response = client.submit("/settings", {**GOOD, "theme": "purple"})
+    assert response.status_code == 400 and "Not a valid choice" in response.get_data(as_text=True)
+    assert get_user(app, signed_in).theme == "dark"

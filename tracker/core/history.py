@@ -111,7 +111,8 @@ def _render(shown: tuple[tuple[date, int, int, int], ...], first: date, today: d
         count = log[day].total if day in log else 0
         level = 0 if count == 0 else 1 if count == 1 else 2 if count <= 3 else 3
         svg.append(f'<rect x="{x}" y="{y}" width="{CELL}" height="{CELL}" rx="2"'
-                   f' fill="{LEVELS[level]}" data-day="{day.isoformat()}" data-count="{count}"/>')
+                   f' class="heat-{level}" fill="{LEVELS[level]}" data-day="{day.isoformat()}"'
+                   f' data-count="{count}"/>')
     svg.append("</svg>")
     rows = "".join(
         f'<tr><th scope="row">{d.isoformat()}</th><td>{log[d].done}</td><td>{log[d].skipped}</td>'
@@ -122,7 +123,7 @@ def _render(shown: tuple[tuple[date, int, int, int], ...], first: date, today: d
         '<thead><tr><th scope="col">Date</th><th scope="col">Done</th><th scope="col">Skipped'
         '</th><th scope="col">Reviewed</th></tr></thead>'
         f"<tbody>{rows or '<tr><td colspan=4>Nothing yet.</td></tr>'}</tbody></table></details>")
-    swatches = "".join(f'<span class="swatch" style="background:{c}"></span>' for c in LEVELS)
+    swatches = "".join(f'<span class="swatch heat-{n}"></span>' for n in range(len(LEVELS)))
     legend = f'<figcaption class="heatmap-key">Less {swatches} More</figcaption>'
     return Markup(f'<figure class="heatmap" id="{chart_id}">' + "".join(svg) + legend + table
                   + "</figure>")

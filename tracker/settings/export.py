@@ -30,7 +30,8 @@ from ..plans.steps import UPLOAD
 
 FORMAT, VERSION = "roadmap-tracker-export", 1
 SETTINGS = ("timezone", "reminder_time", "due_reminders", "nudge_days", "weekly_enabled",
-            "weekly_weekday", "weekly_time", "feed_alarm", "reviews_enabled", "feed_reviews")
+            "weekly_weekday", "weekly_time", "feed_alarm", "reviews_enabled", "feed_reviews",
+            "theme")
 MILESTONE_TEXT = ("skip_reason", "note", "evidence_url", "title", "learn", "done_when", "links")
 
 

@@ -36,6 +36,9 @@ def local_time_field(label: str, **kwargs: Any) -> TimeField:
                      validators=[_parsed, InputRequired(message)], **kwargs)
 
 
+THEMES = (("auto", "Match my device"), ("light", "Light"), ("dark", "Dark"))
+
+
 class SettingsForm(Form):
     timezone = TimeZoneField(description="Reminder times and 'today' follow this IANA zone, "
                                          "like Europe/Berlin.")
@@ -61,6 +64,9 @@ class SettingsForm(Form):
                                    description="A few days after you finish one, then at longer "
                                                "gaps; reviews due come in the due-day email.")
     feed_reviews = BooleanField("Show reviews in my calendar feed")
+    theme = SelectField("Colour scheme", default="auto", choices=[SelectChoice(*c) for c in THEMES],
+                        description="Match my device follows your system's light or dark "
+                                    "setting.")
 
 
 class ChangeEmailForm(Form):
