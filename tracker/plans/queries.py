@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import abort
 from sqlalchemy import Row, ScalarSelect, bindparam, func, select
@@ -63,3 +63,40 @@ def own_milestone(user: User, milestone_id: int) -> Milestone:
     if milestone is None:
         abort(404)
     return milestone
+
+
+# A milestone's neighbours in its plan, and a plan's first open milestone: (id, step id, due).
+_NEIGHBOURS = (
+    select(Milestone.position, Milestone.id, Milestone.step_id, Milestone.due_date)
+    .where(Milestone.plan_id == bindparam("plan_id"),
+           Milestone.position.in_([bindparam("before"), bindparam("after")]))
+)
+_FIRST_OPEN = (
+    select(Milestone.id, Milestone.step_id, Milestone.due_date)
+    .where(Milestone.plan_id == current_plan_id(bindparam("user_id")),
+           Milestone.done_at.is_(None), Milestone.skipped_at.is_(None))
+    .order_by(Milestone.position).limit(1)
+)
+
+
+class Near(NamedTuple):
+    """A milestone named from another page: where it is, its step and its due date."""
+
+    id: int
+    step_id: str
+    due: date
+
+
+def neighbours(m: Milestone) -> tuple[Near | None, Near | None]:
+    """Return the milestones before and after ``m`` in its plan."""
+    rows = {position: Near(m_id, step_id, due) for position, m_id, step_id, due in
+            db.session.execute(_NEIGHBOURS, {"plan_id": m.plan_id, "before": m.position - 1,
+                                             "after": m.position + 1})}
+    return rows.get(m.position - 1), rows.get(m.position + 1)
+
+
+def first_open(user_id: int) -> Near | None:
+    """Return the learner's next milestone to work on; None when the current plan is
+    finished (or there is none)."""
+    row = db.session.execute(_FIRST_OPEN, {"user_id": user_id}).first()
+    return Near(*row) if row else None

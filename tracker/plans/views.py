@@ -8,6 +8,7 @@ from datetime import date
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from ..catalog import get_catalog
 from ..core.chart import render_burn_up
@@ -19,7 +20,7 @@ from ..web.forms import ActionForm
 from ..web.urls import next_or_dashboard
 from . import changes, history, reviews, switching
 from .forms import SkipForm, TickForm
-from .queries import current_plan, milestone_states, own_milestone
+from .queries import Near, current_plan, first_open, milestone_states, neighbours, own_milestone
 from .steps import milestone_step, milestone_title, step_title, steps_for
 from .summary import summarize
 
@@ -71,7 +72,11 @@ def milestone(milestone_id: int) -> ResponseReturnValue:
 def _render_milestone(m: Milestone, form: TickForm, status: int = 200,
                       skip: SkipForm | None = None) -> ResponseReturnValue:
     step = milestone_step(m)
-    return render_template("plans/milestone.html", m=m, step=step, form=form, skip=skip), status
+    before, after = neighbours(m)
+    return render_template(
+        "plans/milestone.html", m=m, step=step, form=form, skip=skip,
+        before=before and (before, _title(before)), after=after and (after, _title(after))
+    ), status
 
 
 @bp.post(f"{MILESTONE}/done")
@@ -90,8 +95,20 @@ def done(milestone_id: int) -> ResponseReturnValue:
             evidence_url=(form.evidence_url.data or "") if "evidence_url" in sent else None)
     if step_id is None:
         abort(404)
-    flash(f"Done: {step_title(step_id, lambda: own_milestone(current_user, milestone_id))}.")
+    title = step_title(step_id, lambda: own_milestone(current_user, milestone_id))
+    following = first_open(current_user.id)
+    if following is None:  # the last one: the plan is finished
+        flash(f"Done: {title}. That was the last one!")
+        return redirect(url_for("plans.complete"))
+    # What comes next, a click away: the after-tick question is always "and now?".
+    flash(Markup("Done: {}. Next up: <a href=\"{}\">{}</a>, due {}.").format(
+        title, url_for("plans.milestone", milestone_id=following.id),
+        _title(following), following.due.strftime("%a %-d %b")))
     return redirect(next_or_dashboard(request.form.get("next")))
+
+
+def _title(near: Near) -> str:
+    return step_title(near.step_id, lambda: db.session.get_one(Milestone, near.id))
 
 
 @bp.post(f"{MILESTONE}/skip")
