@@ -88,15 +88,16 @@ def done(milestone_id: int) -> ResponseReturnValue:
     if not form.validate():
         return _render_milestone(own_milestone(current_user, milestone_id), form, 400)
     sent = request.form  # the one-click buttons send no note fields: keep what was saved
-    with writing():  # on SQLite, holds the write lock for the two statements only
+    with writing():  # on SQLite, holds the write lock for these few statements only
         step_id = changes.tick(
             db.session.connection(), milestone_id, current_user.id, now=utcnow(), today=today(),
             note=(form.note.data or "") if "note" in sent else None,
             evidence_url=(form.evidence_url.data or "") if "evidence_url" in sent else None)
+        # In the same transaction: one indexed row, and no second BEGIN after it.
+        following = first_open(current_user.id) if step_id is not None else None
     if step_id is None:
         abort(404)
     title = step_title(step_id, lambda: own_milestone(current_user, milestone_id))
-    following = first_open(current_user.id)
     if following is None:  # the last one: the plan is finished
         flash(f"Done: {title}. That was the last one!")
         return redirect(url_for("plans.complete"))
