@@ -14,7 +14,7 @@ import zlib
 from typing import Any
 from urllib.parse import urlsplit
 
-from conftest import PASSWORD, Browser
+from conftest import CSRF, PASSWORD, Browser
 from pages import Form, forms_on
 from sqlalchemy import select
 
@@ -185,10 +185,16 @@ def test_every_form_answers_hostile_input_without_a_500(app, make_user, make_pla
         stranger, learner = Browser(port), Browser(port)
         learner.login("learner@example.com")
 
-        def signed_in() -> Browser:
-            if learner.request("GET", "/settings")[0] != 200:  # a form signed it out
+        def token_of(browser: Browser) -> str:
+            """Return the browser's CSRF token, signing the learner in again if a form
+            signed it out (one GET: the token comes with the check)."""
+            if browser is stranger:
+                return browser.csrf("/login")
+            status, text = learner.request("GET", "/settings")
+            if status != 200:
                 learner.login("learner@example.com")
-            return learner
+                status, text = learner.request("GET", "/settings")
+            return CSRF.search(text).group(1)
 
         found: list[tuple[Browser, Form]] = []
         for path in ("/signup", "/login", "/reset", *links.values()):
@@ -223,11 +229,8 @@ def test_every_form_answers_hostile_input_without_a_500(app, make_user, make_pla
                 if name == "csrf_token":
                     continue
                 for value in HOSTILE:
-                    if browser is learner:
-                        signed_in()
                     # The CSRF token of this browser's session, fresh after a sign-out.
-                    page = "/login" if browser is stranger else "/settings"
-                    data = {**form.fields, "csrf_token": browser.csrf(page), name: value}
+                    data = {**form.fields, "csrf_token": token_of(browser), name: value}
                     status, body = browser.request("POST", form.action, data)
                     answers[status] = answers.get(status, 0) + 1
                     assert status < 500, (form.action, name, repr(value)[:40], status, body[:300])
