@@ -20,7 +20,7 @@ from tracker.database import db
 from tracker.models import NEVER, Notification, Plan, User
 from tracker.plans import changes
 from tracker.reminders import sweep as reminders
-from tracker.reminders.sweep import Learner
+from tracker.reminders.learner import Learner
 
 ZONES = ("UTC", "Europe/Berlin", "America/New_York", "Australia/Sydney", "Asia/Kolkata")
 # The DST changes of 2027 in those zones: US 14 Mar and 7 Nov, EU 28 Mar and 31 Oct,
