@@ -131,7 +131,7 @@ def _set_next(learners: Sequence[Learner], idle: Sequence[tuple[int, datetime]],
                    Milestone.due_date.between(earliest, read_until))
         ):
             open_dues.setdefault(plan_id, []).append(due)
-        review_dues = _review_dues([lr for lr in learners if lr.reviews and lr.due_reminders],
+        review_dues = _review_days([lr for lr in learners if lr.reviews and lr.due_reminders],
                                    min(lr.today for lr in learners), read_until)
     params = [{"b_id": lr.user_id, "b_seen": lr.next_mail_at,
                "b_next": lr.next_instant(now, open_dues.get(lr.plan_id, []), read_until,
@@ -142,7 +142,7 @@ def _set_next(learners: Sequence[Learner], idle: Sequence[tuple[int, datetime]],
         db.session.connection().execute(_NEXT, params)
 
 
-def _review_dues(learners: Sequence[Learner], first: date,
+def _review_days(learners: Sequence[Learner], first: date,
                  last: date) -> dict[int, list[date]]:
     """Return the days from ``first`` to ``last`` with a review due, by learner."""
     found: dict[int, list[date]] = {}
@@ -156,7 +156,7 @@ def _review_dues(learners: Sequence[Learner], first: date,
     return found
 
 
-def _reviews_due(learners: Sequence[Learner], last: date) -> dict[int, list[tuple[int, date]]]:
+def _waiting_reviews(learners: Sequence[Learner], last: date) -> dict[int, list[tuple[int, date]]]:
     """Return (id, due day) of every review due by ``last``, oldest first, by learner."""
     found: dict[int, list[tuple[int, date]]] = {}
     if learners:
@@ -206,7 +206,7 @@ def _batch_rows(learners: Sequence[Learner], now: datetime) -> list[dict[str, An
         ):
             if is_learners(step_id) or catalog.step(step_id):  # gone from plans/: no reminder
                 open_by_plan.setdefault((plan_id, due), []).append(m_id)
-        reviews = _reviews_due([lr for lr in wanted if lr.reviews], max(days))
+        reviews = _waiting_reviews([lr for lr in wanted if lr.reviews], max(days))
         for lr in wanted:
             for kind, key, instant, day in lr.reminders:
                 ids = open_by_plan.get((lr.plan_id, day), [])
