@@ -11,7 +11,8 @@ connections, each a different learner of the seeded database (10,000 learners x 
 milestones), with a session cookie and CSRF token made the way a log-in makes them.
 
 Cases, each round in this order: the bare route, the dashboard, a milestone page, the feed
-answering 200 (the cached body) and 304 (If-None-Match), and the tick (POST .../done with the CSRF token).
+answering 200 (the cached body) and 304 (If-None-Match), and the tick (POST .../done with
+the CSRF token).
 For each: req/s, p50 and p99 latency, and req/s as a fraction of the bare route in the same
 round; the table shows the median over rounds. Idle and steal are the machine's CPU time
 left unused and taken by the hypervisor while the case ran: on a shared VM, a case run with

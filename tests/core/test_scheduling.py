@@ -358,3 +358,27 @@ def test_burn_up_runs_to_a_late_finish() -> None:
     points = burn_up(DUES, [date(2027, 1, 20)] * 5, start, date(2027, 1, 25))
     assert points[-1] == (date(2027, 1, 20), 5, 5)
     assert len(points) == 17
+
+
+def test_days_behind_counts_study_days_since_the_oldest_open_due_date() -> None:
+    # Open since Mon 4 January; on Mon 11 January five study days (Mon-Fri) went by.
+    result = pace(DUES, [None] * 5, date(2027, 1, 11), WEEKDAYS)
+    assert (result.days_behind, result.overdue) == (5, 5)
+    assert pace(DUES, [None] * 5, date(2027, 1, 4), WEEKDAYS).days_behind == 0
+    # Mon, Wed, Fri: from Mon 4 to Mon 11 only three of them went by.
+    assert pace(DUES[::2], [None] * 3, date(2027, 1, 11), (0, 2, 4)).days_behind == 3
+
+
+def test_a_pause_stops_the_behind_count_growing() -> None:
+    done_on: list[date | None] = [date(2027, 1, 4), None, None, None, None]
+    at_pause = pace(DUES, done_on, date(2027, 1, 6), WEEKDAYS)
+    paused_on = date(2027, 1, 6)
+    weeks_later = pace(DUES, done_on, date(2027, 2, 1), WEEKDAYS, paused_on=paused_on)
+    assert (weeks_later.overdue, weeks_later.days_behind, weeks_later.label) == (
+        at_pause.overdue, at_pause.days_behind, at_pause.label) == (1, 1, "1 milestone behind")
+    unpaused = pace(DUES, done_on, date(2027, 2, 1), WEEKDAYS)
+    assert unpaused.overdue == 4 and unpaused.days_behind > weeks_later.days_behind
+    # Paused on track: the finish moves with the break, as resuming would move it.
+    on_track = pace(DUES, [None] * 5, date(2027, 1, 18), WEEKDAYS, paused_on=date(2027, 1, 4))
+    assert on_track.status == "on-track"
+    assert on_track.projected_finish == date(2027, 1, 22)  # two weeks of study days later

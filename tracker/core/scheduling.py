@@ -111,6 +111,7 @@ class Pace:
     ahead: int  # done milestones that were not due yet
     planned_finish: date
     projected_finish: date
+    days_behind: int = 0  # study days since the oldest open milestone was due
 
     @property
     def status(self) -> str:
@@ -136,33 +137,47 @@ class Pace:
         return self.done * 100 // self.total if self.total else 0
 
 
+def as_of(today: date, paused_on: date | None) -> date:
+    """Return the day a plan's pace is counted at: a pause stops the clock on its first day."""
+    return min(today, paused_on) if paused_on else today
+
+
 def pace(
     dues: Sequence[date],
     done_on: Sequence[date | None],
     today: date,
     study_days: Collection[int],
+    paused_on: date | None = None,
 ) -> Pace:
-    """Summarise progress at ``today``: counts, on-track status and projected finish."""
+    """Summarise progress at ``today``: counts, on-track status and projected finish.
+
+    While the plan is paused, nothing falls further behind: counts are taken on the day the
+    pause began, and the finish moves by the break, as resuming would move it.
+    """
     pairs = list(zip(dues, done_on, strict=True))
     planned_finish = max(dues)
-    if all(d is not None for d in done_on):
+    day = as_of(today, paused_on)
+    open_dues = [due for due, d in pairs if d is None]
+    days_behind = 0
+    if not open_dues:
         projected = max(d for d in done_on if d is not None) if done_on else planned_finish
+    elif open_dues[0] < day:
+        # Behind: at the plan's own spacing, the rest finishes as a re-plan from today would
+        # (only the last date is needed, and shift moves each date on its own).
+        projected = shift(open_dues[-1:], open_dues[0], today, study_days)[0]
+        days_behind = max(1, study_index(day, study_days) - study_index(open_dues[0], study_days))
     else:
-        open_dues = [due for due, d in pairs if d is None]
-        if open_dues[0] < today:
-            # Behind: at the plan's own spacing, the rest finishes as a re-plan would (only
-            # the last date is needed, and shift moves each date on its own).
-            projected = shift(open_dues[-1:], open_dues[0], today, study_days)[0]
-        else:
-            projected = max(open_dues)
+        projected = shift(open_dues[-1:], day, today, study_days)[0] if day < today else max(
+            open_dues)
     return Pace(
         total=len(pairs),
-        done=sum(1 for _, d in pairs if d is not None),
-        due_today=sum(1 for due, d in pairs if d is None and due == today),
-        overdue=sum(1 for due, d in pairs if d is None and due < today),
-        ahead=sum(1 for due, d in pairs if d is not None and due > today),
+        done=len(pairs) - len(open_dues),
+        due_today=sum(1 for due, d in pairs if d is None and due == day),
+        overdue=sum(1 for due, d in pairs if d is None and due < day),
+        ahead=sum(1 for due, d in pairs if d is not None and due > day),
         planned_finish=planned_finish,
         projected_finish=projected,
+        days_behind=days_behind,
     )
 
 

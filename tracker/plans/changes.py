@@ -248,6 +248,8 @@ def delete_own(milestone: Milestone, now: datetime) -> None:
     plan.updated_at = now
     _calendar_changed(plan.user, now)
 
+PUSH_DAYS = 7  # "push a week", from a reminder or the dashboard: the dates keep their weekday
+
 
 def push(milestone: Milestone, days: int, now: datetime) -> int:
     """Move a milestone and every open one after it ``days`` later; return how many moved.

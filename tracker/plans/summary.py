@@ -144,11 +144,13 @@ def summarize(
     # Done or skipped: either needs no more work, for the pace, the chart and the counts.
     done_on = [d or s for d, s in zip(done_dates(done_at, zone), skipped_on, strict=True)]
 
+    late_before = scheduling.as_of(today, plan.paused_on)  # a pause stops the clock
+
     def item_at(i: int) -> Item:
         step = texts[i]
         done = done_on[i] if skipped_on[i] is None else None
         return Item(ids[i], step, dues[i], done, skipped_on[i], reasons[i],
-                    done_on[i] is None and dues[i] < today, notes[i], links[i])
+                    done_on[i] is None and dues[i] < late_before, notes[i], links[i])
 
     phases: list[PhaseRow] = []
     start = 0
@@ -165,5 +167,5 @@ def summarize(
     open_ = [i for i, done in enumerate(done_on) if done is None]
     due_now = [item_at(i) for i in open_ if dues[i] <= today]
     next_up = next((item_at(i) for i in open_ if dues[i] > today), None)
-    pace = scheduling.pace(dues, done_on, today, plan.weekdays)
+    pace = scheduling.pace(dues, done_on, today, plan.weekdays, plan.paused_on)
     return Summary(plan, today, pace, dues, done_on, skipped_on, phases, due_now, next_up)

@@ -185,6 +185,21 @@ def replan() -> ResponseReturnValue:
     return redirect(url_for("plans.dashboard"))
 
 
+@bp.post("/plan/push-week")
+@login_required
+def push_week() -> ResponseReturnValue:
+    """Move the rest of the plan a week later: for a week that went to something else."""
+    plan = current_plan(current_user) or abort(404)
+    if ActionForm().validate():
+        first = next((m for m in plan.milestones if not m.is_finished), None)
+        moved = changes.push(first, changes.PUSH_DAYS, utcnow()) if first else 0
+        db.session.commit()
+        finish = max(m.due_date for m in plan.milestones)
+        flash(f"Pushed a week: {moved} milestone{'s' if moved != 1 else ''} moved, and the "
+              f"plan now ends on {finish:%A %-d %B}." if moved else "Nothing left to move.")
+    return redirect(url_for("plans.dashboard"))
+
+
 def _switch_to(outcome: str | None) -> switching.Switch:
     """Work out the switch the page asks for; 404 without a plan or for an unknown outcome."""
     plan = current_plan(current_user) or abort(404)

@@ -21,7 +21,7 @@ from ..plans.steps import milestone_title
 from ..web.forms import ActionForm
 
 bp = Blueprint("actions", __name__)
-PUSH_DAYS = 7
+PUSH_DAYS = changes.PUSH_DAYS
 
 
 def _link(token: str) -> tuple[User, Milestone, str]:
