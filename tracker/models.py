@@ -225,6 +225,8 @@ class Milestone(Model):
     skip_reason: Mapped[str] = mapped_column(sa.String(500), default="")
     note: Mapped[str] = mapped_column(sa.Text, default="")
     evidence_url: Mapped[str] = mapped_column(sa.String(500), default="")
+    # The "done when" items the learner ticked, by their place in the list (0-based).
+    checked: Mapped[list[int] | None] = mapped_column(sa.JSON)
     # Calendar identity: an opaque UID that never changes, and a SEQUENCE bumped
     # whenever the due date moves.
     uid: Mapped[str] = mapped_column(sa.String(64), unique=True, default=lambda: str(uuid.uuid4()))

@@ -69,6 +69,8 @@ def a_full_account(app, client, auth, make_user) -> None:
     client.submit(f"/milestones/{ids[0]}/done", {"note": "Wrote «wc»; tests too.\nLine two",
                                                  "evidence_url": "https://github.com/a/wc"})
     client.submit(f"/milestones/{ids[1]}/done")
+    assert client.submit(f"/milestones/{ids[4]}/checklist", {"item": ["0", "1"]}
+                         ).status_code == 302
     client.submit(f"/milestones/{ids[2]}/skip", {"skip-reason": "I use it at work"})
     assert client.submit("/plan/milestones/new", {
         "title": "Build a URL shortener", "learn": "Put it together.",
@@ -109,6 +111,7 @@ def test_export_import_export_gives_the_same_file(app, client, auth, make_user):
     assert go[0]["review_answers"][0]["rating"] == 2  # the answer stays with the row it was on
     assert go_rust[0]["review"]["card"]["stability"] > 0  # the review came along the switch
     assert go[3]["skip_reason"] == go_rust[3]["skip_reason"] == "I use it at work"
+    assert go[5]["checked"] == go_rust[5]["checked"] == [0, 1]  # a checklist begun comes along
     own = [m for m in data["plans"][2]["milestones"] if m["step_id"].startswith("own/")]
     assert own[0]["title"] == "Build a URL shortener" and own[0]["done_when"] == ["It runs",
                                                                                  "It has tests"]

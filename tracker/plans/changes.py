@@ -108,7 +108,7 @@ def switch(change: Switch, now: datetime) -> Plan:
                       due_date=move.due, updated_at=now)
         if (k := move.kept) is not None:
             m.done_at, m.skipped_at, m.skip_reason = k.done_at, k.skipped_at, k.skip_reason
-            m.note, m.evidence_url = k.note, k.evidence_url
+            m.note, m.evidence_url, m.checked = k.note, k.evidence_url, k.checked
             m.title, m.learn, m.done_when, m.links = k.title, k.learn, k.done_when, k.links
             m.uid, k.uid = k.uid, str(uuid.uuid4())
             m.sequence = k.sequence + (k.due_date != move.due)

@@ -17,7 +17,7 @@ from wtforms.validators import (
 
 from ..core.checks import is_url
 from ..core.review import Answer
-from ..web.forms import Form, study_days_field
+from ..web.forms import Form, MultiCheckboxField, study_days_field
 
 
 class TickForm(Form):
@@ -29,6 +29,12 @@ class TickForm(Form):
                     Length(max=500)],
         description="A repository, gist or write-up (optional).",
     )
+
+
+class ChecklistForm(Form):
+    # The page writes its checkboxes out itself (as the dashboard's forms, for speed); this
+    # checks what comes back. Its choices are the milestone's "done when" items, by place.
+    item = MultiCheckboxField("Done when", coerce=int)
 
 
 class SkipForm(Form):

@@ -37,7 +37,9 @@ def _own_form(plan: Plan, editing: Milestone | None = None, **kwargs: Any) -> Ow
 
 def _save_own(plan: Plan, m: Milestone, form: OwnMilestoneForm) -> None:
     m.title, m.learn = form.title.data.strip(), (form.learn.data or "").strip()
-    m.done_when, m.links = form.done_when_items(), form.link_pairs()
+    if m.done_when != (items := form.done_when_items()):
+        m.checked = None  # ticks were of the old list's places
+    m.done_when, m.links = items, form.link_pairs()
     others = [x for x in plan.milestones if x is not m]
     after: Milestone | None
     if form.placement.data == "after":

@@ -25,7 +25,7 @@ class Move:
 
     @property
     def carries(self) -> bool:
-        """Say whether the learner's work comes along: done, skipped, a note, their own."""
+        """Say whether the learner's work comes along: done, skipped, noted, begun, own."""
         return self.kept is not None and (is_own(self.kept.step_id) or _has_work(self.kept))
 
     @property
@@ -34,7 +34,7 @@ class Move:
 
 
 def _has_work(m: Milestone) -> bool:
-    return m.is_finished or bool(m.note) or bool(m.evidence_url)
+    return m.is_finished or bool(m.note) or bool(m.evidence_url) or bool(m.checked)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from ..models import Milestone, utcnow
 from ..web.forms import ActionForm
 from ..web.urls import next_or_dashboard
 from . import changes, history, reviews, switching
-from .forms import SkipForm, TickForm
+from .forms import ChecklistForm, SkipForm, TickForm
 from .queries import Near, current_plan, first_open, milestone_states, neighbours, own_milestone
 from .steps import milestone_step, milestone_title, step_title, steps_for
 from .summary import summarize
@@ -70,13 +70,41 @@ def milestone(milestone_id: int) -> ResponseReturnValue:
 
 
 def _render_milestone(m: Milestone, form: TickForm, status: int = 200,
-                      skip: SkipForm | None = None) -> ResponseReturnValue:
+                      skip: SkipForm | None = None,
+                      checklist: ChecklistForm | None = None) -> ResponseReturnValue:
     step = milestone_step(m)
     before, after = neighbours(m)
+    items = step.done_when if step else ()
+    checked = set(checklist.item.data or () if checklist else m.checked or ()) & set(
+        range(len(items)))
     return render_template(
-        "plans/milestone.html", m=m, step=step, form=form, skip=skip,
-        before=before and (before, _title(before)), after=after and (after, _title(after))
+        "plans/milestone.html", m=m, step=step, form=form, skip=skip, checklist=checklist,
+        checked=checked, before=before and (before, _title(before)),
+        after=after and (after, _title(after))
     ), status
+
+
+@bp.post(f"{MILESTONE}/checklist")
+@login_required
+def checklist(milestone_id: int) -> ResponseReturnValue:
+    """Save which "done when" items are ticked; once all are, offer to mark it done."""
+    m = own_milestone(current_user, milestone_id)
+    step = milestone_step(m)
+    items = step.done_when if step else ()
+    form = ChecklistForm()
+    form.item.choices = list(enumerate(items))
+    if not form.validate():
+        return _render_milestone(m, TickForm(obj=m), 400, checklist=form)
+    m.checked = sorted(set(form.item.data or ())) or None
+    db.session.commit()
+    count = len(m.checked or ())
+    if request.accept_mimetypes.best == "application/json":  # checklist.js: no page, no flash
+        return {"checked": count, "total": len(items)}
+    if count == len(items) and not m.is_finished:
+        flash("Every item is checked. Ready to mark it done?")
+    else:
+        flash(f"Checklist saved: {count} of {len(items)} checked.")
+    return redirect(url_for("plans.milestone", milestone_id=m.id) + "#tick-h")
 
 
 @bp.post(f"{MILESTONE}/done")

@@ -75,6 +75,7 @@ def export_data(session: Session, user: User) -> dict[str, Any]:
             "due_date": m.due_date.isoformat(), "done_at": _instant(m.done_at),
             "skipped_at": _instant(m.skipped_at),
             **{name: getattr(m, name) for name in MILESTONE_TEXT},
+            "checked": m.checked or [],
             "review": review and {"due_on": review.due_on.isoformat(), "card": review.card},
             "review_answers": answers.get(m.id, []),
         }
@@ -240,6 +241,7 @@ def import_data(session: Session, user: User, data: Any, now: datetime) -> int:
                 step_id=ref(m["step_id"]), phase_id=ref(m["phase_id"]), position=position,
                 due_date=date.fromisoformat(m["due_date"]), done_at=_at(m["done_at"]),
                 skipped_at=_at(m["skipped_at"]), updated_at=now,
+                checked=m.get("checked") or None,  # files from before checklists have none
                 **{name: m[name] for name in MILESTONE_TEXT})
             plan.milestones.append(milestone)
             count += 1
