@@ -97,7 +97,7 @@ def test_a_mail_server_that_is_down_delays_mail_and_says_so(app, make_user, make
         assert mail["next_try"] == (at + claims.PAUSE).isoformat()
         browser = Browser(port)
         browser.login(learners[0], "/settings")
-        _, settings = browser.request("GET", "/settings")
+        _, settings = browser.request("GET", "/settings/mail")
         waiting = re.search(r'<table id="mail-waiting">.*?</table>', settings, re.S).group(0)
         assert "Weekly" in waiting and "Connection refused" in waiting
         assert (at + claims.PAUSE).strftime("%H:%M") in waiting  # the next try, shown

@@ -43,7 +43,7 @@ def test_settings_list_the_sessions_and_sign_them_out(app, make_user, served):
     laptop, phone = Browser(served), Browser(served)
     laptop_token = laptop.login("learner@example.com", "/settings")
     phone.login("learner@example.com", "/settings")
-    _, page = laptop.request("GET", "/settings")
+    _, page = laptop.request("GET", "/settings/security")
     rows = re.findall(r'action="/settings/sessions/(\d+)/end"', page)
     assert len(rows) == 2 and " · this browser" in page
     with app.app_context():

@@ -125,3 +125,19 @@ def test_signup_racing_another_signup_answers_like_a_taken_address(app, client, 
         kinds = db.session.scalars(select(Notification.kind)).all()
         assert [u.email for u in db.session.scalars(select(User))] == ["racer@example.com"]
         assert kinds == ["account-exists"]
+
+
+def test_signup_keeps_the_time_zone_the_browser_suggested(app, client):
+    page = client.get("/signup").get_data(as_text=True)
+    assert 'list="zones"' in page and "timezone.js" in page  # suggested, and searchable
+    client.submit("/signup", {"email": "kolkata@example.com", "password": "a long enough one",
+                              "timezone": "Asia/Kolkata"})
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == "kolkata@example.com"))
+        assert user.timezone == "Asia/Kolkata"
+    response = client.submit("/signup", {"email": "mars@example.com",
+                                         "password": "a long enough one",
+                                         "timezone": "Mars/Olympus_Mons"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and "Unknown time zone" in page
+    assert 'value="mars@example.com"' in page and 'value="Mars/Olympus_Mons"' in page

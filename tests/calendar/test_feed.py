@@ -396,8 +396,9 @@ def test_settings_partial(app: Flask, learner: Learner) -> None:
     for words in ("From URL", "Apple Calendar", "Outlook", "Thunderbird",
                   "Make a new calendar address", "Save calendar alarm", "08:00"):
         assert words in page
-    assert 'action="/calendar/rotate"' in page and 'action="/calendar/alarm"' in page
-    assert page.count('name="csrf_token"') == 2
+    # A new address asks first (it breaks every subscription): a link, not a button.
+    assert 'href="/settings/calendar/new-address"' in page and 'action="/calendar/alarm"' in page
+    assert page.count('name="csrf_token"') == 1
     assert "copy.js" in page
     # One click to each client's own "subscribe from URL", the address filled in.
     links = dict(re.findall(r'href="([^"]+)" rel="noopener noreferrer">Add to ([^<]+)<', page))

@@ -82,3 +82,13 @@ def test_small_enough_to_inline():
     done_on = [d + timedelta(days=1) for d in DUES[:15]] + [None] * 15
     html, _ = figure(done_on, today=START + timedelta(days=60))
     assert len(html) < 8_000
+
+
+def test_a_milestone_before_the_plan_start_widens_the_axis() -> None:
+    # An own milestone dated today on a plan that starts next month: drawn, not an error.
+    start = date(2027, 2, 1)
+    svg = str(render_burn_up([date(2027, 1, 4), date(2027, 2, 3)], [None, None], start,
+                             date(2027, 1, 4)))
+    assert "2027-01-04" in svg and "<svg" in svg
+    every_one_before = render_burn_up([date(2026, 1, 4)], [None], start, date(2027, 1, 4))
+    assert "<svg" in str(every_one_before)

@@ -100,21 +100,30 @@ def test_settings_unknown_zone(page, live_server: LiveServer):
     log_in(page, "zone@example.com")
     page.goto("/settings")
     page.get_by_label("Time zone", exact=True).fill("Europe/Atlantis")
-    page.get_by_label("Reminder time", exact=True).fill("06:45")
-    page.get_by_role("button", name="Save settings").click()
+    page.get_by_label("Colour scheme").select_option("dark")
+    page.get_by_role("button", name="Save profile").click()
     assert "Unknown time zone" in error_by(page, "timezone")
     expect(page.get_by_label("Time zone", exact=True)).to_have_value("Europe/Atlantis")
+    expect(page.get_by_label("Colour scheme")).to_have_value("dark")
+
+    page.goto("/settings/mail")
+    page.get_by_label("Reminder time", exact=True).fill("06:45")
+    page.get_by_label("Overdue nudge after (days)").fill("99")
+    page.get_by_role("button", name="Save email settings").click()
+    assert "from 0 to 14" in error_by(page, "nudge_days")
     expect(page.get_by_label("Reminder time", exact=True)).to_have_value("06:45")
 
 
 def test_delete_account_with_a_wrong_password_then_the_right_one(page, live_server: LiveServer):
     seed_learner(live_server, "leaving@example.com")
     log_in(page, "leaving@example.com")
-    page.goto("/settings")
+    page.goto("/settings/security")
+    page.get_by_role("link", name="Delete my account…").click()
+    expect(page.locator("#what-stops")).to_contain_text("calendar address stops working")
     page.get_by_label("Your password").fill("not my password")
     page.get_by_role("button", name="Delete my account and all my data").click()
     assert "That is not your password." in error_by(page, "delete-password")
-    expect(page.locator("#mail-address")).to_contain_text("leaving@example.com")  # still here
+    expect(page.locator("#what-stops")).to_be_visible()  # still asking, still here
 
     page.get_by_label("Your password").fill(PASSWORD)
     page.get_by_role("button", name="Delete my account and all my data").click()

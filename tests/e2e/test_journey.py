@@ -99,11 +99,15 @@ def change_settings_and_fetch_feed(page, live_server: LiveServer) -> None:
     page.get_by_role("link", name="Settings").click()
     page.wait_for_url("**/settings")
     page.get_by_label("Time zone", exact=True).fill("America/New_York")
+    page.get_by_role("button", name="Save profile").click()
+    page.get_by_role("link", name="Schedule and mail").click()
     page.get_by_label("Reminder time", exact=True).fill("07:30")
-    page.get_by_role("button", name="Save settings").click()
+    page.get_by_role("button", name="Save email settings").click()
     page.goto("/settings")
     expect(page.get_by_label("Time zone", exact=True)).to_have_value("America/New_York")
+    page.goto("/settings/mail")
     expect(page.get_by_label("Reminder time", exact=True)).to_have_value("07:30")
+    page.get_by_role("link", name="Calendar feed").click()
 
     # Every account gets its address when it is made: nothing to create.
     expect(page.get_by_role("button", name="Create my calendar address")).to_have_count(0)
@@ -133,7 +137,7 @@ def test_works_without_javascript(new_context, live_server):
     page.get_by_role("button", name="Undo").first.click()
     expect(done_count).to_contain_text("1 of 33 milestones done")
 
-    page.goto("/settings")
+    page.goto("/settings/calendar")
     expect(page.get_by_role("button", name="Create my calendar address")).to_have_count(0)
     # Without the script the copy button stays hidden; the address is there to select.
     expect(page.get_by_role("button", name="Copy address")).to_be_hidden()

@@ -42,8 +42,9 @@ def tour(page: Any, email: str) -> Iterator[str]:
     yield "milestone"
     page.goto("/replan")
     yield "replan"
-    page.goto("/settings")
-    yield "settings"
+    for section in ("", "/mail", "/calendar", "/security", "/data"):
+        page.goto("/settings" + section)
+        yield "settings" + section.replace("/", "-")
 
 
 def page_weight(responses: list[Any]) -> int:
@@ -84,7 +85,7 @@ def test_main_pages(viewport, scheme, new_context, live_server):
         if found:
             problems[name] = found
     print(f"{viewport} page weights (bytes):", weights)
-    assert len(weights) == 9
+    assert len(weights) == 13
     assert problems == {}
     assert elsewhere == []
 
@@ -150,13 +151,13 @@ def test_a_learner_picks_dark_on_a_light_device_and_back(new_context, live_serve
     page.goto("/settings")
     light = background()
     page.get_by_label("Colour scheme").select_option("dark")
-    page.get_by_role("button", name="Save settings").click()
+    page.get_by_role("button", name="Save profile").click()
     page.goto("/dashboard")
     expect(page.locator("html")).to_have_attribute("data-theme", "dark")
     assert background() != light and background() == "rgb(15, 20, 25)"
     assert check_a11y(page) == []
     page.goto("/settings")
     page.get_by_label("Colour scheme").select_option("auto")  # follow the device again
-    page.get_by_role("button", name="Save settings").click()
+    page.get_by_role("button", name="Save profile").click()
     page.goto("/dashboard")
     assert page.locator("html").get_attribute("data-theme") is None and background() == light

@@ -51,7 +51,7 @@ def test_review_history_and_your_data(viewport, new_context, live_server, tmp_pa
     assert due > today()  # FSRS: a review soon after finishing adds little, but some
 
     # Your data: download it, then bring it into a new account on the same tracker.
-    page.goto("/settings#your-data")
+    page.goto("/settings/data")
     with page.expect_download() as download:
         page.get_by_role("link", name="Download my data (.json)").click()
     saved = tmp_path / "export.json"
@@ -64,7 +64,7 @@ def test_review_history_and_your_data(viewport, new_context, live_server, tmp_pa
     seed_learner(live_server, other, outcome=None)
     page = new_context(viewport).new_page()
     log_in(page, other)
-    page.goto("/settings#your-data")
+    page.goto("/settings/data")
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({**data, "version": 7}))
     page.get_by_label("Your export file (.json)").set_input_files(bad)

@@ -1,4 +1,5 @@
-"""The settings page and one-click unsubscribe (RFC 8058)."""
+"""The settings, in sections (profile, schedule and mail, calendar feed, security, your data),
+and one-click unsubscribe (RFC 8058)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ from tracker.mail import outbox
 from tracker.mail.delivery import deliver
 from tracker.models import FeedCache, Milestone, Notification, Plan, User
 
+PROFILE = {"timezone": "Europe/Berlin", "theme": "auto"}
 GOOD = {
-    "timezone": "Europe/Berlin",
     "reminder_time": "07:30",
     "nudge_days": "0",
     "weekly_enabled": "y",
@@ -55,6 +56,9 @@ def input_tag(page, name):
 def test_settings_show_current_values(client, signed_in):
     page = client.get("/settings").get_data(as_text=True)
     assert 'value="UTC"' in input_tag(page, "timezone")
+    assert 'list="zones"' in input_tag(page, "timezone")  # a list to search, as you type
+    assert '<option value="Europe/Berlin">' in page and '<option value="US/Eastern">' not in page
+    page = client.get("/settings/mail").get_data(as_text=True)
     assert 'type="time" value="08:00"' in input_tag(page, "reminder_time")
     assert 'type="number" value="2"' in input_tag(page, "nudge_days")
     assert "checked" in input_tag(page, "due_reminders")
@@ -62,24 +66,49 @@ def test_settings_show_current_values(client, signed_in):
     assert "confirmed" in page and "No failed or expired deliveries." in page
 
 
+def test_each_section_is_a_page_of_its_own_with_its_own_save(client, signed_in):
+    buttons = {"/settings": ["Save profile", "Change address"],
+               "/settings/mail": ["Save email settings"],
+               "/settings/calendar": ["Save calendar alarm"],
+               "/settings/security": ["Change password", "Sign out everywhere"],
+               "/settings/data": ["Import"]}
+    for path, saves in buttons.items():
+        page = client.get(path).get_data(as_text=True)
+        menu = page.split('aria-label="Settings sections"')[1].split("</nav>")[0]
+        assert menu.count("<li>") == 5 and f'href="{path}" aria-current="page"' in menu
+        assert all(save in page for save in saves), path
+        others = [s for p, ss in buttons.items() if p != path for s in ss]
+        assert not any(f">{other}</button>" in page for other in others), path
+    assert client.get("/settings/nothing").status_code == 404
+
+
+def test_save_profile(app, client, signed_in):
+    response = client.submit("/settings/profile", PROFILE)
+    assert response.status_code == 302 and response.location.endswith("/settings")
+    assert get_user(app, signed_in).timezone == "Europe/Berlin"
+    assert "Profile saved." in client.get("/settings").get_data(as_text=True)
+    response = client.submit("/settings/profile", {**PROFILE, "timezone": "Mars/Olympus_Mons"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and page.count("Unknown time zone") == 2
+    assert 'value="Mars/Olympus_Mons"' in input_tag(page, "timezone")
+    assert get_user(app, signed_in).timezone == "Europe/Berlin"
+
+
 def test_save_settings(app, client, signed_in):
     response = client.submit("/settings", GOOD)
-    assert response.status_code == 302 and response.location.endswith("/settings")
+    assert response.status_code == 302 and response.location.endswith("/settings/mail")
     user = get_user(app, signed_in)
-    assert user.timezone == "Europe/Berlin"
     assert user.reminder_time == time(7, 30)
     assert user.due_reminders is False  # an unticked box is not sent at all
     assert user.nudge_days == 0
     assert user.weekly_enabled is True
     assert (user.weekly_weekday, user.weekly_time) == (4, time(18, 15))
-    assert "Settings saved." in client.get("/settings").get_data(as_text=True)
+    assert "Email settings saved." in client.get("/settings/mail").get_data(as_text=True)
 
 
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("timezone", "Mars/Olympus_Mons", "Unknown time zone"),
-        ("timezone", "", "Unknown time zone"),
         ("reminder_time", "25:61", "Enter a time like 08:00"),
         ("weekly_time", "noon", "Enter a time like 08:00"),
         ("nudge_days", "15", "from 0 to 14"),
@@ -99,11 +128,11 @@ def test_errors_keep_the_entered_values(app, client, signed_in, field, value, me
     assert page.rindex(f'name="{field}"', 0, error_at) > page.rindex("<label", 0, error_at)
     assert f'value="{value}"' in input_tag(page, field)
     # The other fields keep their entered values too.
-    for other in ("timezone", "reminder_time", "nudge_days", "weekly_time"):
+    for other in ("reminder_time", "nudge_days", "weekly_time"):
         if other != field:
             assert f'value="{GOOD[other]}"' in input_tag(page, other)
     assert "checked" not in input_tag(page, "due_reminders")
-    assert get_user(app, signed_in).timezone == "UTC"  # nothing saved
+    assert get_user(app, signed_in).reminder_time == time(8)  # nothing saved
 
 
 def test_mail_status_shows_last_sends_and_failures(app, client, make_user, auth):
@@ -121,7 +150,7 @@ def test_mail_status_shows_last_sends_and_failures(app, client, make_user, auth)
             n.status, n.last_error, n.attempts = status, error, 8
             n.sent_at = sent_at if status == "sent" else None
         db.session.commit()
-    page = client.get("/settings").get_data(as_text=True)
+    page = client.get("/settings/mail").get_data(as_text=True)
     # 02:30 UTC is 08:00 in Kolkata: times show in the learner's zone.
     last = page.split('id="last-reminder"')[1].split("</dd>")[0]
     assert "Mon 4 Jan 2027, 08:00 (Asia/Kolkata)" in last
@@ -132,13 +161,13 @@ def test_mail_status_shows_last_sends_and_failures(app, client, make_user, auth)
 def test_unverified_address_offers_resend(client, make_user, auth):
     make_user(verified=False)
     auth.login()
-    page = client.get("/settings").get_data(as_text=True)
+    page = client.get("/settings/mail").get_data(as_text=True)
     assert "not confirmed" in page and "Resend confirmation" in page
 
 
 def test_study_days_are_shown(client, signed_in, make_plan):
     make_plan(signed_in, study_days=(0, 2, 5))
-    page = client.get("/settings").get_data(as_text=True)
+    page = client.get("/settings/mail").get_data(as_text=True)
     assert "Monday, Wednesday, Saturday" in page and "start a new plan" in page
 
 
@@ -271,12 +300,11 @@ def test_deleting_the_account_removes_everything_and_logs_out(
     ("not my password", "That is not your password."),
 ])
 def test_deleting_needs_the_password(app, client, signed_in, password, message):
-    client.submit("/settings", {**GOOD, "timezone": "Asia/Tokyo"})
     response = client.submit("/settings/delete", {"delete-password": password})
     page = response.get_data(as_text=True)
     assert response.status_code == 400
     assert re.search(r'id="delete-password-error" role="alert">' + re.escape(message), page)
-    assert 'value="Asia/Tokyo"' in page  # the rest of the settings page is as saved
+    assert 'id="what-stops"' in page  # the confirmation again, saying what would go
     assert rows_of(app, signed_in)["user"] == 1
     assert client.get("/settings").status_code == 200  # still logged in
 
@@ -288,6 +316,37 @@ def test_deleting_needs_csrf_and_login(app, client, make_user, auth):
     response = client.post("/settings/delete", data={"delete-password": PASSWORD})
     assert response.status_code == 400  # no CSRF token
     assert rows_of(app, user_id)["user"] == 1
+
+
+def test_deleting_asks_first_and_says_what_stops(client, signed_in):
+    security = client.get("/settings/security").get_data(as_text=True)
+    assert 'href="/settings/delete"' in security and 'name="delete-password"' not in security
+    page = client.get("/settings/delete").get_data(as_text=True)
+    stops = page.split('id="what-stops"')[1].split("</ul>")[0]
+    assert "calendar address stops working" in stops and "no more email" in stops
+    assert 'name="delete-password"' in page and 'href="/settings/security">Cancel' in page
+
+
+def test_a_new_calendar_address_asks_first_and_says_what_stops(app, client, signed_in):
+    first = get_user(app, signed_in).feed_token_hash
+    assert first is not None
+    card = client.get("/settings/calendar").get_data(as_text=True)
+    assert 'href="/settings/calendar/new-address"' in card
+    assert 'action="/calendar/rotate"' not in card  # no one-click way to break subscriptions
+    page = client.get("/settings/calendar/new-address").get_data(as_text=True)
+    assert "stops updating" in page.split('id="what-stops"')[1]
+    assert get_user(app, signed_in).feed_token_hash == first  # asking changed nothing
+    response = client.submit("/calendar/rotate", {"next": "/settings/calendar"})
+    assert response.location.endswith("/settings/calendar")
+    assert get_user(app, signed_in).feed_token_hash != first
+
+
+def test_without_a_calendar_address_there_is_nothing_to_confirm(app, client, signed_in):
+    with app.app_context():
+        db.session.get(User, signed_in).feed_token_hash = None
+        db.session.commit()
+    assert client.get("/settings/calendar/new-address").location.endswith("/settings/calendar")
+    assert "Create my calendar address" in client.get("/settings/calendar").get_data(as_text=True)
 
 
 # -- changing the password ------------------------------------------------------------------
@@ -308,8 +367,8 @@ def test_changing_the_password_keeps_this_session_and_ends_the_others(app, clien
     assert other.get("/settings").status_code == 200
 
     response = change(client)
-    assert response.status_code == 302 and response.location.endswith("/settings")
-    page = client.get("/settings")
+    assert response.status_code == 302 and response.location.endswith("/settings/security")
+    page = client.get("/settings/security")
     assert page.status_code == 200 and "Your password is changed." in page.get_data(as_text=True)
     assert other.get("/settings").status_code == 302  # logged out
     auth.logout()
@@ -359,16 +418,16 @@ def test_a_reminder_that_expired_undelivered_shows(app, client, signed_in, smtp_
     with smtp_server.down():
         deliver_mail(app, monday)  # the server is away, and stays away past the grace
     deliver_mail(app, monday + timedelta(hours=13))
-    page = client.get("/settings").get_data(as_text=True)
+    page = client.get("/settings/mail").get_data(as_text=True)
     assert 'id="mail-failures"' in page and "expired before it could be sent" in page
 
 
 def test_the_colour_scheme_is_saved_and_set_on_every_page(app, client, signed_in):
     assert 'data-theme' not in client.get("/dashboard").get_data(as_text=True)
-    response = client.submit("/settings", {**GOOD, "theme": "dark"})
+    response = client.submit("/settings/profile", {**PROFILE, "theme": "dark"})
     assert response.status_code == 302
     assert '<html lang="en" data-theme="dark">' in client.get("/settings").get_data(as_text=True)
     assert get_user(app, signed_in).theme == "dark"
-    response = client.submit("/settings", {**GOOD, "theme": "purple"})
+    response = client.submit("/settings/profile", {**PROFILE, "theme": "purple"})
     assert response.status_code == 400 and "Not a valid choice" in response.get_data(as_text=True)
     assert get_user(app, signed_in).theme == "dark"

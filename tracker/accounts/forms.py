@@ -5,7 +5,7 @@ from __future__ import annotations
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
-from ..web.forms import Form
+from ..web.forms import Form, TimeZoneField
 
 MIN_PASSWORD = 10
 
@@ -20,6 +20,9 @@ class SignupForm(Form):
         ],
         description=f"At least {MIN_PASSWORD} characters.",
     )
+    # Filled in from the browser (timezone.js) and shown, so a learner sees and can fix it.
+    timezone = TimeZoneField(default="UTC", description="Reminders come at your local time. "
+                                                        "Start typing a city to search.")
 
 
 class LoginForm(Form):

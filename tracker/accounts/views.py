@@ -61,7 +61,7 @@ def signup() -> ResponseReturnValue:
     # unique constraint, whoever took it and when) tell its owner instead.
     try:
         with db.session.begin_nested():
-            user = new_account(email, password_hash, now)
+            user = new_account(email, password_hash, now, form.timezone.data)
         emails.queue_verification(user, now)
     except IntegrityError:
         existing = find_user(email)

@@ -88,6 +88,8 @@ def render_burn_up(
     """
     # A learner opens the dashboard many times between two ticks, and drawing costs a
     # tenth of the page: the same inputs give the same figure, so keep the last few.
+    # A milestone of one's own may be dated before the plan's start: the axis takes it in.
+    start = min(start, *dues) if dues else start
     return _render(tuple(dues), tuple(done_on), start, today, tuple(skipped_on), chart_id)
 
 

@@ -17,6 +17,18 @@ def time_zones() -> frozenset[str]:
     return frozenset(available_timezones() - {"localtime", "Factory"})
 
 
+# The areas of places in the zone database: the names a person picks from (Europe/Berlin),
+# not the aliases and legacy names (US/Eastern, Etc/GMT+5) it also holds.
+AREAS = ("Africa", "America", "Antarctica", "Asia", "Atlantic", "Australia", "Europe",
+         "Indian", "Pacific")
+
+
+@cache
+def listed_zones() -> tuple[str, ...]:
+    """Return the zones a list offers: UTC, then every Area/Place, sorted."""
+    return ("UTC", *sorted(z for z in time_zones() if z.partition("/")[0] in AREAS))
+
+
 @cache
 def zone(name: str) -> ZoneInfo:
     """Return the zone of this name; UTC for a name that is not a zone (a damaged row)."""

@@ -68,4 +68,4 @@ def import_data() -> ResponseReturnValue:
             flash(f"Imported: your plans and {count} milestones are here, with your settings "
                   "and reviews.")
             return redirect(url_for("plans.dashboard"))
-    return render_settings(status=400, importing=form, problems=problems)
+    return render_settings("data", 400, importing=form, problems=problems)

@@ -39,9 +39,17 @@ def local_time_field(label: str, **kwargs: Any) -> TimeField:
 THEMES = (("auto", "Match my device"), ("light", "Light"), ("dark", "Dark"))
 
 
-class SettingsForm(Form):
+class ProfileForm(Form):
     timezone = TimeZoneField(description="Reminder times and 'today' follow this IANA zone, "
-                                         "like Europe/Berlin.")
+                                         "like Europe/Berlin. Start typing to search.")
+    theme = SelectField("Colour scheme", default="auto", choices=[SelectChoice(*c) for c in THEMES],
+                        description="Match my device follows your system's light or dark "
+                                    "setting.")
+
+
+class SettingsForm(Form):
+    """When mail comes: reminders, the weekly email, reviews."""
+
     reminder_time = local_time_field("Reminder time",
                                      description="Local time for due-day reminders and nudges.")
     due_reminders = BooleanField("Email me on the morning a milestone is due")
@@ -64,9 +72,6 @@ class SettingsForm(Form):
                                    description="A few days after you finish one, then at longer "
                                                "gaps; reviews due come in the due-day email.")
     feed_reviews = BooleanField("Show reviews in my calendar feed")
-    theme = SelectField("Colour scheme", default="auto", choices=[SelectChoice(*c) for c in THEMES],
-                        description="Match my device follows your system's light or dark "
-                                    "setting.")
 
 
 class ChangeEmailForm(Form):

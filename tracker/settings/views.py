@@ -1,8 +1,9 @@
-"""The settings page: time zone and mail times, address, password, calendar, deletion."""
+"""The settings, in sections: profile, schedule and mail, calendar feed, security, your data."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, session, url_for
@@ -28,6 +29,7 @@ from .forms import (
     ChangePasswordForm,
     DeleteAccountForm,
     ImportForm,
+    ProfileForm,
     SettingsForm,
 )
 
@@ -100,56 +102,97 @@ def mail_status(user: User) -> dict[str, Any]:
             "failures": failures, "waiting": waiting}
 
 
-def render_settings(form: SettingsForm | None = None, status: int = 200, *,
-            address: ChangeEmailForm | None = None,
-            password: ChangePasswordForm | None = None,
-            deletion: DeleteAccountForm | None = None,
-            importing: ImportForm | None = None, problems: list[str] | None = None,
-            ) -> ResponseReturnValue:
-    return render_template(
-        "settings/index.html",
-        form=form or SettingsForm(obj=current_user, formdata=None),
-        address=address or _email_form(formdata=None),
-        password=password or _password_form(formdata=None),
-        deletion=deletion or _deletion_form(formdata=None),
-        importing=importing or ImportForm(prefix="import", formdata=None),
-        problems=problems or [],
-        plan=current_plan(current_user),
-        calendar=calendar_card(current_user),
-        weekdays=WEEKDAYS,
-        mail=mail_status(current_user),
-        zone=current_user.zone,
-        kinds=KIND_NAMES,
-        resend=ResendForm(),
-        sessions=[(row, is_this_browser(row, current_user)) for row in db.session.scalars(
-            select(LoginSession).where(LoginSession.user_id == current_user.id)
-            .order_by(LoginSession.last_seen_at.desc(), LoginSession.id.desc()))],
-    ), status
+# The sections of the settings, each a page of its own with its own save buttons: (endpoint,
+# name in the section menu).
+SECTIONS = (("index", "Profile"), ("mail", "Schedule and mail"), ("calendar", "Calendar feed"),
+            ("security", "Security"), ("data", "Your data"))
+
+
+def render_settings(section: str, status: int = 200, *, template: str | None = None,
+                    **context: Any) -> ResponseReturnValue:
+    """Render one section of the settings, with the forms it shows (refused ones passed in)."""
+    user = current_user
+    if section == "index":
+        context.setdefault("profile", ProfileForm(obj=user, formdata=None))
+        context.setdefault("address", _email_form(formdata=None))
+    elif section == "mail":
+        context.setdefault("form", SettingsForm(obj=user, formdata=None))
+        context |= {"plan": current_plan(user), "weekdays": WEEKDAYS, "mail": mail_status(user),
+                    "kinds": KIND_NAMES, "resend": ResendForm()}
+    elif section == "calendar":
+        context["calendar"] = calendar_card(user)
+    elif section == "security":
+        context.setdefault("password", _password_form(formdata=None))
+        context.setdefault("deletion", _deletion_form(formdata=None))
+        context["sessions"] = [(row, is_this_browser(row, user)) for row in db.session.scalars(
+            select(LoginSession).where(LoginSession.user_id == user.id)
+            .order_by(LoginSession.last_seen_at.desc(), LoginSession.id.desc()))]
+    elif section == "data":
+        context.setdefault("importing", ImportForm(prefix="import", formdata=None))
+        context.setdefault("problems", [])
+    page = "profile" if section == "index" else section
+    return render_template(template or f"settings/{page}.html",
+                           section=section, sections=SECTIONS, zone=user.zone, **context), status
 
 
 @bp.get("/settings")
 @login_required
 def index() -> ResponseReturnValue:
-    """Show the learner's time zone, mail settings and mail status."""
-    return render_settings()
+    """Show the profile: time zone, colour scheme and email address."""
+    return render_settings("index")
+
+
+for _name in ("mail", "calendar", "security", "data"):  # endpoints settings.mail, ...
+    bp.add_url_rule(f"/settings/{_name}", _name, login_required(partial(render_settings, _name)))
+
+
+@bp.post("/settings/profile")
+@login_required
+def save_profile() -> ResponseReturnValue:
+    """Save the time zone and colour scheme, or show them again with what is wrong."""
+    form = ProfileForm()
+    if not form.validate():
+        return render_settings("index", 400, profile=form)
+    if form.timezone.data != current_user.timezone:
+        current_user.next_mail_at = utcnow()  # every mail instant moves with the zone
+    form.populate_obj(current_user)
+    db.session.commit()
+    flash("Profile saved.")
+    return redirect(url_for("settings.index"))
 
 
 @bp.post("/settings")
 @login_required
 def save() -> ResponseReturnValue:
-    """Save the settings, or show the form again with a message by each wrong field."""
+    """Save when mail comes, or show the form again with a message by each wrong field."""
     form = SettingsForm()
     if not form.validate():
-        return render_settings(form, 400)
+        return render_settings("mail", 400, form=form)
     now = utcnow()
     if (form.reviews_enabled.data, form.feed_reviews.data) != (current_user.reviews_enabled,
                                                                current_user.feed_reviews):
         current_user.calendar_changed_at = now  # the feed shows reviews, or stops
     form.populate_obj(current_user)
-    current_user.next_mail_at = now  # the zone or a mail time may have moved it
+    current_user.next_mail_at = now  # a mail time may have moved it
     db.session.commit()
-    flash("Settings saved.")
-    return redirect(url_for("settings.index"))
+    flash("Email settings saved.")
+    return redirect(url_for("settings.mail"))
+
+
+@bp.get("/settings/calendar/new-address")
+@login_required
+def rotate_confirm() -> ResponseReturnValue:
+    """Ask before making a new calendar address, saying what stops working."""
+    if current_user.feed_token_hash is None:  # nothing to stop: the card makes one directly
+        return redirect(url_for("settings.calendar"))
+    return render_settings("calendar", template="settings/rotate.html")
+
+
+@bp.get("/settings/delete")
+@login_required
+def delete_confirm() -> ResponseReturnValue:
+    """Ask for the password before deleting the account, saying what goes with it."""
+    return render_settings("security", template="settings/delete.html")
 
 
 # Each asks for the password: one budget per learner, so a stolen session cannot guess it.
@@ -183,7 +226,7 @@ def change_email() -> ResponseReturnValue:
             flash(f"We sent a link to {new_email}. Your address changes when you open it; "
                   f"until then it stays {current_user.email}.")
             return redirect(url_for("settings.index"))
-    return render_settings(status=400, address=form)
+    return render_settings("index", 400, address=form)
 
 
 @bp.post("/settings/password")
@@ -193,13 +236,13 @@ def change_password() -> ResponseReturnValue:
     """Change the password after checking the current one; other sessions end with it."""
     form = _password_form()
     if not _password_ok(form, form.current, "That is not your current password."):
-        return render_settings(status=400, password=form)
+        return render_settings("security", 400, password=form)
     user = current_user._get_current_object()
     user.password_hash = generate_password_hash(form.password.data)
     log_in(user, utcnow(), end_others=True)  # this browser starts afresh; the others end
     db.session.commit()
     flash("Your password is changed. Other devices where you were logged in are logged out.")
-    return redirect(url_for("settings.index"))
+    return redirect(url_for("settings.security"))
 
 
 @bp.post("/settings/delete")
@@ -209,7 +252,8 @@ def delete_account() -> ResponseReturnValue:
     """Delete the learner and everything of theirs, once they confirm with their password."""
     form = _deletion_form()
     if not _password_ok(form, form.password, "That is not your password."):
-        return render_settings(status=400, deletion=form)
+        return render_settings("security", 400, template="settings/delete.html",
+                               deletion=form)
     # The database deletes the rest with the user (ON DELETE CASCADE): plans, milestones,
     # queued mail (none goes out after this) and the cached feed (its address answers 404).
     db.session.execute(delete(User).where(User.id == current_user.id))
@@ -229,7 +273,7 @@ def end_session_view(session_id: int) -> ResponseReturnValue:
     if row is None:
         abort(404)
     if not ActionForm().validate():
-        return redirect(url_for("settings.index"))
+        return redirect(url_for("settings.security"))
     if is_this_browser(row, current_user):
         end_session()
         db.session.commit()
@@ -238,7 +282,7 @@ def end_session_view(session_id: int) -> ResponseReturnValue:
     db.session.delete(row)
     db.session.commit()
     flash("That browser is signed out: it has to log in again.")
-    return redirect(url_for("settings.index") + "#sessions")
+    return redirect(url_for("settings.security") + "#sessions")
 
 
 @bp.post("/settings/sessions/end-all")
@@ -246,7 +290,7 @@ def end_session_view(session_id: int) -> ResponseReturnValue:
 def end_all_sessions() -> ResponseReturnValue:
     """Sign every browser out, this one included."""
     if not ActionForm().validate():
-        return redirect(url_for("settings.index"))
+        return redirect(url_for("settings.security"))
     db.session.execute(delete(LoginSession).where(LoginSession.user_id == current_user.id))
     end_session()
     db.session.commit()

@@ -5,16 +5,18 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timedelta
+from functools import cache
 from typing import Any
 
 from flask_wtf import FlaskForm
 from jinja2 import pass_context
 from jinja2.runtime import Context
+from markupsafe import Markup, escape
 from wtforms import Field, SelectChoice, SelectMultipleField, StringField
 from wtforms.validators import ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
-from ..core.localtime import time_zones
+from ..core.localtime import listed_zones, time_zones
 from ..core.scheduling import WEEKDAYS
 
 # Control characters nobody types; PostgreSQL cannot even store NUL in text.
@@ -70,8 +72,25 @@ def valid_time_zone(_form: Any, field: Field) -> None:
     field.data = field.data.strip()
 
 
+@cache
+def zone_list() -> Markup:
+    """Return the list of zones a zone field offers as one types (a datalist, id "zones")."""
+    options = "".join(f'<option value="{escape(z)}">' for z in listed_zones())
+    return Markup(f'<datalist id="zones">{options}</datalist>')
+
+
+class ZoneInput(TextInput):
+    """A text input that offers the zones to search as one types; no script needed."""
+
+    def __call__(self, field: Field, **kwargs: Any) -> Markup:
+        return Markup(super().__call__(field, list="zones", spellcheck="false", **kwargs)
+                      + zone_list())
+
+
 class TimeZoneField(StringField):
     """A text field for an IANA zone, validated against the zone database."""
+
+    widget = ZoneInput()
 
     def __init__(self, label: str = "Time zone", **kwargs: Any) -> None:
         super().__init__(label, validators=[valid_time_zone], **kwargs)
