@@ -168,7 +168,7 @@ def test_unverified_address_offers_resend(client, make_user, auth):
 def test_study_days_are_shown(client, signed_in, make_plan):
     make_plan(signed_in, study_days=(0, 2, 5))
     page = client.get("/settings/mail").get_data(as_text=True)
-    assert "Monday, Wednesday, Saturday" in page and "start a new plan" in page
+    assert "Monday, Wednesday, Saturday" in page and "Change your study days" in page
 
 
 def test_settings_link_in_the_navigation(client, signed_in):

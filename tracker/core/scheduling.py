@@ -82,13 +82,19 @@ def shift(
     dues: Sequence[date], anchor: date, to: date, study_days: Collection[int]
 ) -> list[date]:
     """Move dates so that ``anchor`` lands on ``to``, keeping their spacing in study days."""
-    offset = study_index(next_study_day(to, study_days), study_days) - study_index(
-        next_study_day(anchor, study_days), study_days
-    )
-    return [
-        study_day(study_index(next_study_day(d, study_days), study_days) + offset, study_days)
-        for d in dues
-    ]
+    return relay(dues, anchor, to, study_days, study_days)
+
+
+def relay(
+    dues: Sequence[date], anchor: date, to: date, old_days: Collection[int],
+    new_days: Collection[int],
+) -> list[date]:
+    """Lay dates out on ``new_days`` so that ``anchor`` lands on ``to`` (or the study day
+    after it), each as many study days from it as it was on ``old_days``."""
+    base = study_index(next_study_day(anchor, old_days), old_days)
+    first = study_index(next_study_day(to, new_days), new_days)
+    return [study_day(first + study_index(next_study_day(d, old_days), old_days) - base,
+                      new_days) for d in dues]
 
 
 def replan(

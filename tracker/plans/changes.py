@@ -271,6 +271,38 @@ def replan_preview(plan: Plan, today: date) -> list[date]:
         plan.weekdays)
 
 
+def reschedule_preview(plan: Plan, start: date, study_days: Collection[int], today: date
+                       ) -> list[date]:
+    """Return the due dates new study days (and, before any work, a new start) would give.
+
+    A plan with nothing finished is laid out again from ``start``. Otherwise finished
+    milestones keep their dates and the open ones follow from the first open one's date, or
+    from today when that has passed; each keeps as many study days from the first as before.
+    """
+    milestones = plan.milestones
+    days = sorted(set(study_days))
+    if not any(m.is_finished for m in milestones):
+        dues = [m.due_date for m in milestones]
+        return scheduling.relay(dues, plan.start_date, start, plan.weekdays, days)
+    open_dues = [m.due_date for m in milestones if not m.is_finished]
+    if not open_dues:
+        return [m.due_date for m in milestones]
+    moved = iter(scheduling.relay(open_dues, open_dues[0], max(open_dues[0], today),
+                                  plan.weekdays, days))
+    return [m.due_date if m.is_finished else next(moved) for m in milestones]
+
+
+def reschedule(plan: Plan, start: date, study_days: Collection[int], today: date,
+               now: datetime) -> int:
+    """Change the plan's study days (and start, before any work); return how many moved."""
+    new_dues = reschedule_preview(plan, start, study_days, today)
+    if not any(m.is_finished for m in plan.milestones):
+        plan.start_date = start
+    plan.study_days = "".join(str(d) for d in sorted(set(study_days)))
+    plan.updated_at = plan.user.next_mail_at = now  # the sweep's next instant may move
+    return _move(plan, new_dues, now)
+
+
 def replan(plan: Plan, today: date, now: datetime) -> int:
     """Restart the open milestones from today at their spacing; return how many moved."""
     return _move(plan, replan_preview(plan, today), now)

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask_wtf.file import FileField
-from wtforms import DateField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import (
+    DateField,
+    HiddenField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import (
     URL,
     InputRequired,
@@ -17,7 +26,7 @@ from wtforms.validators import (
 
 from ..core.checks import is_url
 from ..core.review import Answer
-from ..web.forms import Form, MultiCheckboxField, study_days_field
+from ..web.forms import Form, MultiCheckboxField, check_start, study_days_field
 
 
 class TickForm(Form):
@@ -35,6 +44,25 @@ class ChecklistForm(Form):
     # The page writes its checkboxes out itself (as the dashboard's forms, for speed); this
     # checks what comes back. Its choices are the milestone's "done when" items, by place.
     item = MultiCheckboxField("Done when", coerce=int)
+
+
+class ScheduleForm(Form):
+    # Not posted once work is done (the page does not show it): then the plan keeps its own.
+    start_date = DateField("Start date", description="Up to 30 days back, or up to a year ahead.")
+    study_days = study_days_field()
+    # Set by the preview's button: the first post shows what would move, this one moves it.
+    confirm = HiddenField(default="")
+
+    def __init__(self, *, today: date, begun: bool, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.today, self.begun = today, begun  # the learner's day; whether work is done
+
+    def validate_start_date(self, field: DateField) -> None:
+        if self.begun:  # with work done, the start is history: the plan keeps its own
+            return
+        if field.data is None:
+            raise StopValidation("Enter a start date, like 2027-01-04.")
+        check_start(field.data, self.today)
 
 
 class SkipForm(Form):

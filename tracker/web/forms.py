@@ -97,14 +97,18 @@ class TimeZoneField(StringField):
 
 
 MAX_START_AHEAD = timedelta(days=365)
+# A plan may start up to 30 days back, for a learner who began before signing up: it is laid
+# out from that day, and what fell due since shows as behind, ready to tick or re-plan.
+MAX_START_BACK = timedelta(days=30)
 
 
 def check_start(day: date | None, today: date) -> None:
-    """Refuse a plan start before ``today`` (the learner's) or more than a year ahead."""
+    """Refuse a plan start over 30 days before ``today`` (the learner's) or a year ahead."""
     if day is None:  # unparseable: the field already says so
         return
-    if day < today:
-        raise ValidationError(f"Pick today ({today.isoformat()}) or a later date.")
+    if day < today - MAX_START_BACK:
+        raise ValidationError(f"Pick {(today - MAX_START_BACK).isoformat()} or a later date: "
+                              "a plan can start at most 30 days ago.")
     if day > today + MAX_START_AHEAD:
         raise ValidationError("Pick a date within the next year.")
 
