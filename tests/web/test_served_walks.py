@@ -121,6 +121,7 @@ def test_another_learners_ids_and_tokens_answer_404(app, make_user, make_plan, s
         ("POST", "plans.undo", f"/milestones/{milestone}/undo"),
         ("POST", "plans.skip", f"/milestones/{milestone}/skip"),
         ("POST", "plans.checklist", f"/milestones/{milestone}/checklist"),
+        ("GET", "plans.old_plan", f"/plans/{alice_plan}"),
         ("GET", "plans.edit_own", f"/milestones/{own}/edit"),
         ("POST", "plans.edit_own", f"/milestones/{own}/edit"),
         ("POST", "plans.delete_own", f"/milestones/{own}/delete"),
@@ -204,6 +205,7 @@ def test_every_form_answers_hostile_input_without_a_500(app, make_user, make_pla
         for path in ("/dashboard", f"/milestones/{milestone}", "/replan", "/settings",
                      "/settings/mail", "/settings/calendar", "/settings/calendar/new-address",
                      "/settings/security", "/settings/delete", "/settings/data", "/decide",
+                     "/plan/schedule", "/plans",
                      "/plan/switch?to=rust", "/plan/milestones/new", f"/milestones/{own}/edit",
                      "/plan/upload"):
             found += [(learner, f) for f in forms_on(learner, path)]

@@ -17,7 +17,6 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Flask, current_app
 
-from ..catalog import get_catalog
 from ..core import ical
 from ..database import db, read_one
 from ..models import FeedCache, Milestone, Review, User
@@ -32,16 +31,12 @@ FORMAT = "3"
 
 def calendar_bytes(user: User) -> bytes:
     """Build the learner's calendar from the current plan (an empty calendar without one)."""
-    catalog = get_catalog()
     plan = current_plan(user)
     name = "Roadmap Tracker"
     entries: list[ical.Entry] = []
     if plan is not None:
         steps = steps_for(plan, own=plan.milestones)
-        outcome = catalog.decision.outcomes.get(plan.outcome)
-        own_roadmap = steps.roadmaps.get(plan.roadmaps[0]) if plan.roadmaps else None
-        title = outcome.title if outcome else own_roadmap.title if own_roadmap else plan.outcome
-        name = f"Roadmap Tracker: {title}"
+        name = f"Roadmap Tracker: {steps.plan_title(plan)}"
         for m in plan.milestones:
             step = steps.step(m.step_id)
             if step is None:

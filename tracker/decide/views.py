@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, session, url_for
+from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
@@ -12,8 +12,9 @@ from wtforms import SelectChoice
 from ..catalog import get_catalog
 from ..core.decision import recommend
 from ..core.localtime import local_today
+from ..core.roadmaps import Catalog
 from ..database import db
-from ..models import utcnow
+from ..models import Plan, utcnow
 from ..plans import changes
 from ..plans.queries import current_plan
 from .forms import StartPlanForm, decision_form
@@ -33,6 +34,20 @@ def questions() -> ResponseReturnValue:
     return render_template("decide/questions.html", flow=flow, form=form), (
         400 if form.errors else 200
     )
+
+
+def _progress(plan: Plan) -> tuple[int, int]:
+    """Return (finished, total) milestones of a plan."""
+    return sum(1 for m in plan.milestones if m.is_finished), len(plan.milestones)
+
+
+def _new_plan(catalog: Catalog, form: StartPlanForm) -> dict[str, Any]:
+    """Say what the form would start: how many milestones, from when to when."""
+    dated = changes.dated_steps(catalog.roadmaps_for(form.outcome.data), form.start_date.data,
+                                form.study_days.data)
+    return {"outcome": catalog.decision.outcomes[form.outcome.data], "count": len(dated),
+            "start": form.start_date.data, "finish": max(due for *_, due in dated),
+            "days": sorted(form.study_days.data)}
 
 
 def _as_list(value: Any) -> list[str]:
@@ -56,8 +71,15 @@ def result() -> ResponseReturnValue:
         form.outcome.data = recommendation.outcome.id
         form.timezone.data = current_user.timezone
         form.start_date.data = local_today(current_user.timezone, utcnow())
-        form.study_days.data = [0, 1, 2, 3, 4]
+        current = current_plan(current_user)  # a new plan keeps the days one studies on
+        form.study_days.data = list(current.weekdays) if current else [0, 1, 2, 3, 4]
     elif form.validate():
+        current = current_plan(current_user)
+        if current is not None and request.form.get("confirm") != "yes":
+            # A new plan archives the one followed now: say what changes, and ask.
+            return render_template("decide/replace.html", form=form, current=current,
+                                   outcomes=catalog.decision.outcomes,
+                                   progress=_progress(current), new=_new_plan(catalog, form))
         now = utcnow()
         current_user.timezone = form.timezone.data
         changes.create_plan(

@@ -2,7 +2,7 @@
 
 from flask import Flask
 
-from . import completion, own, review_views, schedule, upload  # noqa: F401  (their pages join the blueprint)
+from . import archive, completion, own, review_views, schedule, upload  # noqa: F401  (their pages join the blueprint)
 from .views import bp
 
 

@@ -27,11 +27,11 @@ def complete() -> ResponseReturnValue:
     plan = current_plan(current_user)
     if plan is None:
         return redirect(url_for("decide.questions"))
-    s = summarize(plan, milestone_states(plan), current_user.zone, steps_for(plan), today())
+    steps = steps_for(plan)
+    s = summarize(plan, milestone_states(plan), current_user.zone, steps, today())
     if s.pace.status != "done":
         return redirect(url_for("plans.dashboard"))
-    outcomes = get_catalog().decision.outcomes
-    title = outcomes[plan.outcome].title if plan.outcome in outcomes else s.phases[0].roadmap.title
+    title = steps.plan_title(plan)
     finished = max(d for d in s.done_on if d is not None)
     streak = history.plan_streaks(history.learners_log(current_user), s.today, plan.weekdays,
                                   history.pauses_of(plan.pauses, plan.paused_on))
@@ -39,6 +39,6 @@ def complete() -> ResponseReturnValue:
              f"{plan.start_date:%-d %B %Y} to {finished:%-d %B %Y}"
              + (f" ({s.skipped} of them known already)" if s.skipped else "")
              + f", with a longest streak of {streak.longest} study days.")
-    following = outcomes.get(NEXT.get(plan.outcome, ""))
+    following = get_catalog().decision.outcomes.get(NEXT.get(plan.outcome, ""))
     return render_template("plans/complete.html", s=s, title=title, finished=finished,
                            share=share, following=following, streak=streak)

@@ -72,6 +72,12 @@ class Steps:
     def roadmaps(self) -> Mapping[str, Roadmap]:
         return {**self.catalog.roadmaps, **self.uploads} if self.uploads else self.catalog.roadmaps
 
+    def plan_title(self, plan: Plan) -> str:
+        """Name a plan as the learner knows it: its outcome's title, or its own roadmap's."""
+        outcome = self.catalog.decision.outcomes.get(plan.outcome)
+        roadmap = self.roadmaps.get(plan.roadmaps[0]) if plan.roadmaps else None
+        return outcome.title if outcome else roadmap.title if roadmap else plan.outcome
+
     def step(self, step_id: str) -> Step | None:
         """Return a step by its id, or None if it left plans/."""
         if (step := self.catalog.step(step_id)) is not None:
