@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 from tests.conftest import PASSWORD
 
 from .conftest import LiveServer, log_in, seed_learner
+from .test_pages import answer_questions
 
 
 def focused(page: Any) -> str:
@@ -57,27 +58,29 @@ def test_signup_invalid_email_and_short_password(page):
     expect(page.get_by_label("Password")).to_have_value("")
 
 
-def test_unanswered_questions_are_marked(page, live_server: LiveServer):
+def test_unanswered_questions_are_marked_and_back_keeps_answers(page, live_server: LiveServer):
     seed_learner(live_server, "questions@example.com", outcome=None)
     log_in(page, "questions@example.com")
     page.goto("/decide")
-    first = page.locator("form.questions fieldset").first
-    first.locator("input").nth(1).check()
-    page.get_by_role("button", name="Show my recommendation").click()
-    expect(page.locator("form.questions > .error")).to_be_visible()
-    second_id = page.locator("form.questions fieldset").nth(1).get_attribute("id")
-    assert error_by(page, second_id) == "Pick one answer."
-    expect(first.locator("input").nth(1)).to_be_checked()
+    page.get_by_role("button", name="Next question").click()
+    first_id = page.locator("form.questions fieldset").get_attribute("id")
+    assert error_by(page, first_id) == "Pick one answer."
+    page.locator("form.questions fieldset input").nth(1).check()
+    page.get_by_role("button", name="Next question").click()
+    expect(page.locator("#step-count")).to_have_text("Question 2 of 6")
+    page.locator("form.questions fieldset input").nth(2).check()
+    page.get_by_role("button", name="Back").click()
+    expect(page.locator("#step-count")).to_have_text("Question 1 of 6")
+    expect(page.locator("form.questions fieldset input").nth(1)).to_be_checked()
+    page.get_by_role("button", name="Next question").click()
+    expect(page.locator("form.questions fieldset input").nth(2)).to_be_checked()
 
 
 def test_start_plan_past_date_and_unknown_zone(page, live_server: LiveServer):
     seed_learner(live_server, "start@example.com", outcome=None)
     log_in(page, "start@example.com")
     page.goto("/decide")
-    for question in page.locator("form.questions fieldset").all():
-        question.locator("input").first.check()
-    page.get_by_role("button", name="Show my recommendation").click()
-    page.wait_for_url("**/decide/result")
+    answer_questions(page)
 
     page.get_by_label("Start with Rust").check()
     page.get_by_label("Start date").fill("2001-01-01")

@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 from tests.conftest import PASSWORD
 
 from .conftest import LiveServer, log_in, seed_learner, shift_plan
+from .test_pages import answer_questions
 
 
 def chart_done_path(page) -> str:
@@ -36,13 +37,13 @@ def test_signup_to_replan_settings_feed_and_back(viewport, new_context, live_ser
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url("**/decide")
 
-    # The questions, then the recommendation with its reasons.
-    for question in page.locator("form.questions fieldset").all():
-        question.locator("input").first.check()
-    page.get_by_role("button", name="Show my recommendation").click()
-    page.wait_for_url("**/decide/result")
-    expect(page.get_by_role("heading", name="Why")).to_be_visible()
-    assert page.locator(".reasons li").count() >= 4
+    # The questions, one a screen, then the recommendation with the reasons that decided it.
+    expect(page.locator("#step-count")).to_have_text("Question 1 of 6")
+    answer_questions(page)
+    expect(page.get_by_role("heading", name="Why: what decided it")).to_be_visible()
+    assert 1 <= page.locator("#deciding li").count() <= 3
+    page.get_by_text("reasons from your answers").click()  # the full list, one click away
+    assert page.locator("#all-reasons li").count() >= 4
     expect(page.locator("#outcome")).to_contain_text("(recommended)")
     # The browser's zone is filled in for the learner by the page script.
     expect(page.get_by_label("Time zone", exact=True)).to_have_value("Europe/Berlin")

@@ -15,11 +15,11 @@ MAX_PAGE_BYTES = 200_000
 
 
 def answer_questions(page: Any) -> None:
-    """Pick the first answer of every question and ask for the recommendation."""
-    for fieldset in page.locator("form.questions fieldset").all():
-        fieldset.locator("input").first.check()
-    page.get_by_role("button", name="Show my recommendation").click()
-    page.wait_for_url("**/decide/result")
+    """Pick the first answer of each question, a screen at a time, up to the recommendation."""
+    while "/decide/result" not in page.url:
+        page.locator("form.questions fieldset input").first.check()
+        page.locator("form.questions button[value=next]").click()
+        page.wait_for_load_state()
 
 
 def tour(page: Any, email: str) -> Iterator[str]:

@@ -44,7 +44,7 @@ def sign_up(port: int, email: str) -> Browser:
 
 def start_plan(browser: Browser, zone: str, start: date) -> None:
     """Answer the decision flow and start the plan it recommends on ``start``."""
-    [questions] = [f for f in forms_on(browser, "/decide") if f.action == "/decide"]
+    [questions] = [f for f in forms_on(browser, "/decide?step=all") if f.action == "/decide"]
     assert browser.request("POST", "/decide", questions.answered())[0] == 302
     [plan] = [f for f in forms_on(browser, "/decide/result") if f.action == "/decide/result"]
     status, page = browser.request("POST", "/decide/result", plan.filled(

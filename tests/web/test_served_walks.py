@@ -204,7 +204,7 @@ def test_every_form_answers_hostile_input_without_a_500(app, make_user, make_pla
             found += [(stranger, f) for f in forms_on(stranger, path)]
         for path in ("/dashboard", f"/milestones/{milestone}", "/replan", "/settings",
                      "/settings/mail", "/settings/calendar", "/settings/calendar/new-address",
-                     "/settings/security", "/settings/delete", "/settings/data", "/decide",
+                     "/settings/security", "/settings/delete", "/settings/data", "/decide?step=all",
                      "/plan/schedule", "/plans",
                      "/plan/switch?to=rust", "/plan/milestones/new", f"/milestones/{own}/edit",
                      "/plan/upload"):

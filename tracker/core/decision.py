@@ -60,6 +60,14 @@ class Recommendation:
     scores: Mapping[str, int]
     # (what it points to, the answer's reason), in question order
     reasons: tuple[tuple[str, str], ...]
+    # The few reasons that decided it: those pointing the way it went, strongest first.
+    deciding: tuple[tuple[str, str], ...] = ()
+
+
+DECIDING = 3  # reasons shown first; the rest are one click away
+# What each outcome's deciding reasons point to, in order of weight: Go-then-Rust is decided
+# by wanting both, then by either language.
+SUPPORTS = {"go": ("go",), "rust": ("rust",), "go-rust": ("both", "go", "rust")}
 
 
 def parse_decision(
@@ -155,6 +163,7 @@ def recommend(flow: DecisionFlow, answers: Mapping[str, Iterable[str]]) -> Recom
     """Score the chosen answers and pick Go, Rust or Go-then-Rust, with the reasons why."""
     scores = dict.fromkeys(LANGUAGES, 0)
     reasons: list[tuple[str, str]] = []
+    weights: list[int] = []
     for question in flow.questions:
         for answer_id in answers.get(question.id, ()):
             answer = question.answer(answer_id)
@@ -163,7 +172,9 @@ def recommend(flow: DecisionFlow, answers: Mapping[str, Iterable[str]]) -> Recom
             for key, value in answer.points.items():
                 scores[key] += value
             if answer.points:
-                reasons.append((max(answer.points, key=lambda k: answer.points[k]), answer.reason))
+                points_to = max(answer.points, key=lambda k: answer.points[k])
+                reasons.append((points_to, answer.reason))
+                weights.append(answer.points[points_to])
     go, rust, both = scores["go"], scores["rust"], scores["both"]
     # "The Smartest Career Move": when neither language clearly wins, or the learner
     # explicitly wants both, recommend Go first for employability, then Rust.
@@ -171,4 +182,8 @@ def recommend(flow: DecisionFlow, answers: Mapping[str, Iterable[str]]) -> Recom
         outcome_id = "go-rust"
     else:
         outcome_id = "go" if go > rust else "rust"
-    return Recommendation(flow.outcomes[outcome_id], scores, tuple(reasons))
+    supports = SUPPORTS[outcome_id]
+    ranked = sorted((i for i, (to, _) in enumerate(reasons) if to in supports),
+                    key=lambda i: (supports.index(reasons[i][0]), -weights[i], i))
+    deciding = tuple(reasons[i] for i in ranked[:DECIDING])
+    return Recommendation(flow.outcomes[outcome_id], scores, tuple(reasons), deciding)

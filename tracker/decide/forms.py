@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from wtforms import DateField, RadioField, SelectChoice
 from wtforms.validators import InputRequired
 
-from ..core.decision import DecisionFlow
+from ..core.decision import DecisionFlow, Question
 from ..core.localtime import local_today
 from ..models import utcnow
 from ..web.forms import Form, MultiCheckboxField, TimeZoneField, check_start, study_days_field
 
 
-def decision_form(flow: DecisionFlow, **kwargs: Any) -> Form:
-    """Build the questionnaire form from the flow in ``plans/decision.toml``."""
+def decision_form(flow: DecisionFlow, questions: Sequence[Question] | None = None,
+                  **kwargs: Any) -> Form:
+    """Build the questionnaire form from the flow in ``plans/decision.toml``: every question,
+    or the ones on one screen."""
 
     class DecisionForm(Form):
         pass
 
-    for q in flow.questions:
+    for q in flow.questions if questions is None else questions:
         choices = [SelectChoice(a.id, a.label) for a in q.answers]
         if q.kind == "single":
             field: Any = RadioField(q.text, choices=choices, description=q.help,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
@@ -24,16 +24,45 @@ bp = Blueprint("decide", __name__, url_prefix="/decide")
 @bp.route("", methods=["GET", "POST"])
 @login_required
 def questions() -> ResponseReturnValue:
-    """Ask the Career Strategy Framework questions and the goal."""
+    """Ask the questions one per screen (``?step=N``), or all on one (``?step=all``).
+
+    Each screen's answers join those kept in the session, so Back and "Change my answers"
+    show what was answered; the last screen goes on to the recommendation.
+    """
     flow = get_catalog().decision
-    form = decision_form(flow, data=session.get("decision", {}).get("answers"))
-    if form.validate_on_submit():
-        answers = {q.id: _as_list(form[q.id].data) for q in flow.questions}
+    count = len(flow.questions)
+    step = _step(request.values.get("step", "1" if request.method == "GET" else "all"), count)
+    if step is None:
+        abort(404)
+    shown = flow.questions if step == ALL else flow.questions[step - 1:step]
+    kept = session.get("decision", {}).get("answers", {})
+    # Kept as lists; a single-answer question's radios take the one value.
+    form = decision_form(flow, shown, data={
+        q.id: (kept.get(q.id) or [None])[0] if q.kind == "single" else kept.get(q.id, [])
+        for q in shown})
+    back = request.form.get("go") == "back"  # keeps what this screen has, answered or not
+    valid = form.is_submitted() and form.validate()
+    if valid or back and form.is_submitted() and not form.csrf_token.errors:
+        answers = {**kept, **{q.id: _as_list(form[q.id].data) for q in shown
+                              if not back or form[q.id].validate(form)}}
         session["decision"] = {"answers": answers}
+        if back and step != ALL and step > 1:
+            return redirect(url_for("decide.questions", step=step - 1))
+        if step != ALL and step < count:
+            return redirect(url_for("decide.questions", step=step + 1))
         return redirect(url_for("decide.result"))
-    return render_template("decide/questions.html", flow=flow, form=form), (
-        400 if form.errors else 200
-    )
+    return render_template("decide/questions.html", flow=flow, form=form, shown=shown,
+                           step=step, count=count), 400 if form.errors else 200
+
+
+ALL = 0  # the step that shows every question at once
+
+
+def _step(value: str, count: int) -> int | None:
+    """Read the step asked for: a question's number (1-based) or "all"; None if neither."""
+    if value == "all":
+        return ALL
+    return int(value) if value.isdigit() and 1 <= int(value) <= count else None
 
 
 def _progress(plan: Plan) -> tuple[int, int]:
@@ -62,8 +91,11 @@ def result() -> ResponseReturnValue:
     """Explain the recommendation and start the chosen plan."""
     catalog = get_catalog()
     decision = session.get("decision")
-    if not decision:
-        return redirect(url_for("decide.questions"))
+    unanswered = next((n for n, q in enumerate(catalog.decision.questions, 1)
+                       if q.kind == "single" and not (decision or {}).get("answers", {}).get(q.id)),
+                      None)
+    if not decision or unanswered:  # back to the first question still waiting for an answer
+        return redirect(url_for("decide.questions", step=unanswered or 1))
     recommendation = recommend(catalog.decision, decision["answers"])
     form = StartPlanForm()
     form.outcome.choices = [SelectChoice(o.id, o.title) for o in catalog.decision.outcomes.values()]
