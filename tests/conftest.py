@@ -339,6 +339,14 @@ class Learner:
     email: str = "learner@example.com"
 
 
+def answered(client: Client) -> None:
+    """Answer every question with its first answer, as the question screens keep them."""
+    with client.application.app_context():
+        answers = {q.id: [q.answers[0].id] for q in get_catalog().decision.questions}
+    with client.session_transaction() as session:
+        session["decision"] = {"answers": answers}
+
+
 PLANNED_AT = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)  # before any test runs
 
 

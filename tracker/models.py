@@ -111,6 +111,10 @@ class User(UserMixin, Model):
     feed_reviews: Mapped[bool] = mapped_column(default=True)
     # The pages' colour scheme: "auto" follows the device; "light" or "dark" overrides it.
     theme: Mapped[str] = mapped_column(sa.String(5), default="auto")
+    # How dates read on the pages ("en_GB": Sun, 6 Dec 2026), and the country whose public
+    # holidays stay free of milestones unless holidays_off is off (tracker.core.days_off).
+    locale: Mapped[str] = mapped_column(sa.String(16), default="en_001")
+    holidays_off: Mapped[bool] = mapped_column(default=True)
     # Bumped on every change the feed shows, deletions included, so Last-Modified
     # never moves backwards.
     calendar_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -180,6 +184,8 @@ class Plan(Model):
     answers: Mapped[dict[str, list[str]]] = mapped_column(sa.JSON, default=dict)
     start_date: Mapped[date]
     study_days: Mapped[str] = mapped_column(sa.String(7))  # weekday digits, "01234" = Mon-Fri
+    # Hours a week the learner has: the roadmaps are paced for 10, so 5 takes twice as long.
+    weekly_hours: Mapped[int] = mapped_column(default=10)
     paused_on: Mapped[date | None]
     # Breaks taken and ended, as [first day, day back] ISO dates: a pause keeps a streak.
     pauses: Mapped[list[list[str]]] = mapped_column(sa.JSON, default=list)

@@ -70,3 +70,28 @@ def test_sign_up_suggests_the_browsers_time_zone(new_context, live_server):
     log_in(page, "tokyo@example.com")
     page.goto("/settings")
     expect(page.get_by_label("Time zone", exact=True)).to_have_value("America/Sao_Paulo")
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+def test_dates_and_holidays_follow_the_learners_country(viewport, new_context, live_server):
+    email = f"country-{viewport}@example.com"
+    seed_learner(live_server, email, started_days_ago=3)
+    page = new_context(viewport).new_page()
+    log_in(page, email)
+    today_text = page.locator("#today-h").inner_text()
+    assert "," in today_text  # Sun, 6 Dec 2026: international English by default
+    page.goto("/settings")
+    page.get_by_label("Country").select_option("de_DE")
+    page.get_by_role("button", name="Save profile").click()
+    page.goto("/dashboard")
+    german = page.locator("#today-h").inner_text()
+    assert german != today_text and "." in german  # So., 6. Dez. 2026
+    page.goto("/settings/mail")
+    expect(page.get_by_label("Keep public holidays free of milestones")).to_be_checked()
+    page.goto("/plan/schedule")
+    page.get_by_label("Hours a week").select_option("5")
+    page.get_by_role("button", name="Show what would change").click()
+    expect(page.locator("#new-hours")).to_have_text("5")
+    screenshot_problems: dict[str, list[str]] = {}
+    check(page, "schedule-hours", viewport, screenshot_problems)
+    assert not screenshot_problems, screenshot_problems

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from conftest import answered
 from sqlalchemy import select
 
 from tracker.core.scheduling import relay, shift, study_index
@@ -120,8 +121,7 @@ def test_without_a_plan_there_is_no_schedule(client, auth, make_user):
 def test_a_new_plan_may_start_up_to_30_days_back(app, client, auth, make_user):
     make_user()
     auth.login()
-    with client.session_transaction() as session:  # the questions, answered
-        session["decision"] = {"answers": {}}
+    answered(client)
     start = date.today() - timedelta(days=20)
     response = client.submit("/decide/result", {"outcome": "go", "start_date": start.isoformat(),
                                                 "study_days": ["0", "1", "2", "3", "4"],

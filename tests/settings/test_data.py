@@ -106,6 +106,7 @@ def test_export_import_export_gives_the_same_file(app, client, auth, make_user):
     assert [p["outcome"] for p in data["plans"]] == ["upload", "go", "go-rust"]
     assert data["plans"][0]["roadmaps"] == ["upload-1"] and data["uploads"][0]["ref"] == "upload-1"
     assert data["settings"]["timezone"] == "America/New_York"
+    assert data["settings"]["locale"] == "en_001" and data["plans"][1]["weekly_hours"] == 10
     assert data["plans"][1]["pauses"] and data["plans"][1]["answers"]["team"] == ["small"]
     go, go_rust = data["plans"][1]["milestones"], data["plans"][2]["milestones"]
     assert go[0]["review_answers"][0]["rating"] == 2  # the answer stays with the row it was on
@@ -178,9 +179,10 @@ def test_import_needs_an_empty_account_and_a_bad_file_changes_nothing(app, clien
     bad = json.loads(json.dumps(good))
     bad["plans"][0]["milestones"][0]["due_date"] = "2027-02-30"
     bad["settings"]["timezone"] = "Mars/Olympus"
+    bad["settings"]["locale"] = "xx_XX"
     bad["plans"][0]["milestones"][0]["review"] = {"due_on": "2027-01-05", "card": {"x": 1}}
     refused(json.dumps(bad).encode(), "plans[0].milestones[0].due_date: not a date",
-            "settings.timezone: not a time zone", "plans[0].milestones[0].review: only a "
+            "settings.timezone: not a time zone", "settings.locale: not one of the countries", "plans[0].milestones[0].review: only a "
             "milestone done", "plans[0].milestones[0].review.card: not an FSRS card",
             "Nothing was imported")
     bad = json.loads(json.dumps(good))
@@ -216,3 +218,20 @@ def test_import_needs_an_empty_account_and_a_bad_file_changes_nothing(app, clien
 def test_export_needs_a_login(client, path):
     response = client.get(path)
     assert response.status_code == 302 and "/login" in response.location
+
+
+def test_a_file_from_before_the_later_fields_still_imports(app, client, auth, make_user):
+    a_full_account(app, client, auth, make_user)
+    data = json.loads(client.get("/settings/export").data)
+    del data["settings"]["locale"], data["settings"]["holidays_off"]
+    for plan in data["plans"]:
+        del plan["weekly_hours"]
+        for milestone in plan["milestones"]:
+            del milestone["checked"]
+    auth.logout()
+    make_user("carol@example.com", locale="en_GB")
+    auth.login("carol@example.com")
+    assert upload_file(client, json.dumps(data).encode()).status_code == 302
+    again = json.loads(client.get("/settings/export").data)
+    assert again["settings"]["locale"] == "en_GB"  # the account keeps its own
+    assert {p["weekly_hours"] for p in again["plans"]} == {10}

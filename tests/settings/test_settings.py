@@ -153,7 +153,7 @@ def test_mail_status_shows_last_sends_and_failures(app, client, make_user, auth)
     page = client.get("/settings/mail").get_data(as_text=True)
     # 02:30 UTC is 08:00 in Kolkata: times show in the learner's zone.
     last = page.split('id="last-reminder"')[1].split("</dd>")[0]
-    assert "Mon 4 Jan 2027, 08:00 (Asia/Kolkata)" in last
+    assert '<time datetime="2027-01-04">Mon, 4 Jan 2027</time>, 08:00 (Asia/Kolkata)' in last
     failures = page.split('id="mail-failures"')[1].split("</table>")[0]
     assert "SMTP 550: mailbox unavailable" in failures and "Weekly progress email" in failures
 

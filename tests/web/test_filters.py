@@ -6,32 +6,37 @@ from datetime import date
 
 import pytest
 
-from tracker.web.filters import browser, day, masked
+from tracker.web.filters import browser, day, day_text, masked
 
 
 def test_day_is_a_time_element_with_an_iso_date() -> None:
-    assert day(date(2027, 1, 4)) == '<time datetime="2027-01-04">Mon 4 Jan</time>'
-    assert (
-        day(date(2027, 1, 4), "%A %-d %B %Y")
-        == '<time datetime="2027-01-04">Monday 4 January 2027</time>'
-    )
+    # Outside a request nobody is signed in: the international English way.
+    assert day(date(2027, 1, 4)) == '<time datetime="2027-01-04">Mon, 4 Jan 2027</time>'
 
 
-def test_day_escapes_what_the_format_adds() -> None:
-    assert day(date(2027, 1, 4), "<%d>") == '<time datetime="2027-01-04">&lt;04&gt;</time>'
+@pytest.mark.parametrize(("locale", "text"), [
+    ("en_GB", "Mon, 4 Jan 2027"),
+    ("en_US", "Mon, Jan 4, 2027"),
+    ("de_DE", "Mo., 4. Jan. 2027"),
+    ("fr_FR", "lun. 4 janv. 2027"),
+    ("ja_JP", "2027年1月4日(月)"),
+])
+def test_every_date_reads_the_learners_way(locale: str, text: str) -> None:
+    assert day_text(date(2027, 1, 4), locale) == text
 
 
-def test_templates_use_it(app) -> None:
-    with app.app_context():
-        html = app.jinja_env.from_string("{{ d | day('%-d %b') }}").render(d=date(2027, 2, 1))
-    assert html == '<time datetime="2027-02-01">1 Feb</time>'
+def test_pages_write_dates_the_signed_in_learners_way(client, auth, make_user,
+                                                     make_plan) -> None:
+    make_plan(make_user(locale="de_DE"), start=date(2027, 1, 4))
+    auth.login()
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert '<time datetime="2027-01-04">Mo., 4. Jan. 2027</time>' in page
 
 
-def test_day_is_kept_by_date_and_format() -> None:
+def test_day_is_kept_by_date_and_locale() -> None:
     first = day(date(2027, 3, 1))
     assert day(date(2027, 3, 1)) is first  # the same element, not formatted again
-    assert day(date(2027, 3, 1), "%d %B") == '<time datetime="2027-03-01">01 March</time>'
-    assert day(date(2027, 3, 2)) == '<time datetime="2027-03-02">Tue 2 Mar</time>'
+    assert day(date(2027, 3, 2)) == '<time datetime="2027-03-02">Tue, 2 Mar 2027</time>'
 
 
 @pytest.mark.parametrize(("user_agent", "name"), [

@@ -28,10 +28,11 @@ from ..models import LoginSession, User, utcnow
 SEEN_EVERY = timedelta(minutes=5)
 
 
-def new_account(email: str, password_hash: str, now: datetime, timezone: str = "UTC") -> User:
+def new_account(email: str, password_hash: str, now: datetime, timezone: str = "UTC",
+                locale: str = "en_001") -> User:
     """Add an account with its calendar feed address; the caller commits."""
     user = User(email=email, password_hash=password_hash, created_at=now,
-                calendar_changed_at=now, timezone=timezone)
+                calendar_changed_at=now, timezone=timezone, locale=locale)
     issue_token(user)
     db.session.add(user)
     return user

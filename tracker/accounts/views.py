@@ -28,7 +28,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from ..database import db
 from ..extensions import limiter
 from ..models import User, utcnow
-from ..web.forms import ActionForm
+from ..web.forms import ActionForm, best_locale
 from ..web.urls import next_or_dashboard
 from . import emails, tokens
 from .devices import device_key, remember_device, trusted_device, untrusted_device
@@ -61,7 +61,8 @@ def signup() -> ResponseReturnValue:
     # unique constraint, whoever took it and when) tell its owner instead.
     try:
         with db.session.begin_nested():
-            user = new_account(email, password_hash, now, form.timezone.data)
+            user = new_account(email, password_hash, now, form.timezone.data,
+                               best_locale(request.accept_languages))
         emails.queue_verification(user, now)
     except IntegrityError:
         existing = find_user(email)

@@ -87,14 +87,24 @@ def shift(
 
 def relay(
     dues: Sequence[date], anchor: date, to: date, old_days: Collection[int],
-    new_days: Collection[int],
+    new_days: Collection[int], stretch: float = 1.0,
 ) -> list[date]:
     """Lay dates out on ``new_days`` so that ``anchor`` lands on ``to`` (or the study day
-    after it), each as many study days from it as it was on ``old_days``."""
+    after it), each as many study days from it as it was on ``old_days``, times ``stretch``
+    (2.0: half the hours a week, twice the study days between two milestones)."""
     base = study_index(next_study_day(anchor, old_days), old_days)
     first = study_index(next_study_day(to, new_days), new_days)
-    return [study_day(first + study_index(next_study_day(d, old_days), old_days) - base,
-                      new_days) for d in dues]
+    return [study_day(first + round(
+        (study_index(next_study_day(d, old_days), old_days) - base) * stretch), new_days)
+        for d in dues]
+
+
+PACED_FOR_HOURS = 10  # the roadmaps' days assume about ten hours of study a week
+
+
+def paced_days(days: int, weekly_hours: int) -> int:
+    """Return how many days a phase paced for 10 hours a week takes at ``weekly_hours``."""
+    return max(1, round(days * PACED_FOR_HOURS / weekly_hours))
 
 
 def replan(

@@ -11,7 +11,14 @@ from wtforms.validators import InputRequired
 from ..core.decision import DecisionFlow, Question
 from ..core.localtime import local_today
 from ..models import utcnow
-from ..web.forms import Form, MultiCheckboxField, TimeZoneField, check_start, study_days_field
+from ..web.forms import (
+    Form,
+    MultiCheckboxField,
+    TimeZoneField,
+    check_start,
+    study_days_field,
+    weekly_hours_field,
+)
 
 
 def decision_form(flow: DecisionFlow, questions: Sequence[Question] | None = None,
@@ -39,6 +46,7 @@ class StartPlanForm(Form):
         "Start date", validators=[InputRequired("Enter a start date, like 2027-01-04.")]
     )
     study_days = study_days_field()
+    weekly_hours = weekly_hours_field()
     timezone = TimeZoneField(description="Reminders and 'today' follow this zone.")
 
     def validate_start_date(self, field: DateField) -> None:

@@ -73,9 +73,10 @@ def _progress(plan: Plan) -> tuple[int, int]:
 def _new_plan(catalog: Catalog, form: StartPlanForm) -> dict[str, Any]:
     """Say what the form would start: how many milestones, from when to when."""
     dated = changes.dated_steps(catalog.roadmaps_for(form.outcome.data), form.start_date.data,
-                                form.study_days.data)
+                                form.study_days.data, form.weekly_hours.data)
+    dues = changes.clear_days_off(current_user, [due for *_, due in dated], form.study_days.data)
     return {"outcome": catalog.decision.outcomes[form.outcome.data], "count": len(dated),
-            "start": form.start_date.data, "finish": max(due for *_, due in dated),
+            "start": form.start_date.data, "finish": max(dues),
             "days": sorted(form.study_days.data)}
 
 
@@ -105,6 +106,7 @@ def result() -> ResponseReturnValue:
         form.start_date.data = local_today(current_user.timezone, utcnow())
         current = current_plan(current_user)  # a new plan keeps the days one studies on
         form.study_days.data = list(current.weekdays) if current else [0, 1, 2, 3, 4]
+        form.weekly_hours.data = current.weekly_hours if current else 10
     elif form.validate():
         current = current_plan(current_user)
         if current is not None and request.form.get("confirm") != "yes":
@@ -123,6 +125,7 @@ def result() -> ResponseReturnValue:
             start=form.start_date.data,
             study_days=form.study_days.data,
             now=now,
+            weekly_hours=form.weekly_hours.data,
         )
         db.session.commit()
         session.pop("decision", None)

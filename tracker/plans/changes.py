@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .switching import Switch
 
 from ..core import scheduling
+from ..core.days_off import clear_of_days_off, country_of
 from ..core.roadmaps import Catalog, Roadmap, Step
 from ..models import Milestone, Plan, User, UTCDateTime
 from . import reviews
@@ -36,11 +37,12 @@ def create_plan(
     start: date,
     study_days: Collection[int],
     now: datetime,
+    weekly_hours: int = scheduling.PACED_FOR_HOURS,
 ) -> Plan:
     """Enrol the learner in an outcome's roadmaps, dated from ``start``; archive the old plan."""
     return create_plan_from(user, catalog.roadmaps_for(outcome), outcome=outcome,
                             recommended=recommended, answers=answers, start=start,
-                            study_days=study_days, now=now)
+                            study_days=study_days, now=now, weekly_hours=weekly_hours)
 
 
 def create_plan_from(
@@ -53,9 +55,12 @@ def create_plan_from(
     start: date,
     study_days: Collection[int],
     now: datetime,
+    weekly_hours: int = scheduling.PACED_FOR_HOURS,
 ) -> Plan:
     """Enrol the learner in these roadmaps (an outcome's, or one uploaded), dated from
     ``start``; archive the old plan."""
+    dated = dated_steps(roadmaps, start, study_days, weekly_hours)
+    dues = clear_days_off(user, [due for *_, due in dated], study_days)
     plan = Plan(
         outcome=outcome,
         recommended=recommended,
@@ -63,24 +68,37 @@ def create_plan_from(
         answers=dict(answers),
         start_date=start,
         study_days="".join(str(d) for d in sorted(set(study_days))),
+        weekly_hours=weekly_hours,
         created_at=now,
         updated_at=now,
         milestones=[
             Milestone(step_id=s.id, phase_id=phase_id, position=i, due_date=due, updated_at=now)
-            for i, (phase_id, s, due) in enumerate(dated_steps(roadmaps, start, study_days))
+            for i, ((phase_id, s, _), due) in enumerate(zip(dated, dues, strict=True))
         ],
     )
     _replace_plan(user, plan, now)
     return plan
 
 
-def dated_steps(roadmaps: Sequence[Roadmap], start: date, study_days: Collection[int]
-           ) -> list[tuple[str, Step, date]]:
-    """Return (phase id, step, due date) of every step of the roadmaps, dated from ``start``."""
+def dated_steps(roadmaps: Sequence[Roadmap], start: date, study_days: Collection[int],
+                weekly_hours: int = scheduling.PACED_FOR_HOURS) -> list[tuple[str, Step, date]]:
+    """Return (phase id, step, due date) of every step of the roadmaps, dated from ``start``
+    at ``weekly_hours`` a week (days off not yet avoided: see clear_days_off)."""
     phases = [(r, p) for r in roadmaps for p in r.phases]
-    dues = scheduling.schedule([(p.days, len(p.steps)) for _, p in phases], start, study_days)
+    dues = scheduling.schedule(
+        [(scheduling.paced_days(p.days, weekly_hours), len(p.steps)) for _, p in phases],
+        start, study_days)
     steps = [(f"{r.id}/{p.id}", s) for r, p in phases for s in p.steps]
     return [(phase_id, s, due) for (phase_id, s), due in zip(steps, dues, strict=True)]
+
+
+def clear_days_off(user: User, dues: Sequence[date], study_days: Collection[int],
+                   keep: Sequence[bool] | None = None) -> list[date]:
+    """Move dates off the learner's public holidays (Christmas and New Year everywhere),
+    unless they study on holidays; ``keep`` marks dates of work done, which stay."""
+    if not user.holidays_off:
+        return list(dues)
+    return clear_of_days_off(dues, study_days, country_of(user.locale), keep)
 
 
 def _replace_plan(user: User, plan: Plan, now: datetime) -> None:
@@ -102,7 +120,7 @@ def switch(change: Switch, now: datetime) -> Plan:
     new = Plan(outcome=change.outcome, recommended=old.recommended,
                roadmaps=[r.id for r in change.roadmaps], answers=dict(old.answers),
                start_date=min(m.due for m in change.moves), study_days=old.study_days,
-               created_at=now, updated_at=now)
+               weekly_hours=old.weekly_hours, created_at=now, updated_at=now)
     for i, move in enumerate(change.moves):
         m = Milestone(step_id=move.step.id, phase_id=move.phase_id, position=i,
                       due_date=move.due, updated_at=now)
@@ -205,6 +223,8 @@ def skip(milestones: Sequence[Milestone], reason: str, now: datetime) -> int:
 
 
 def _move(plan: Plan, new_dues: Sequence[date], now: datetime) -> int:
+    new_dues = clear_days_off(plan.user, new_dues, plan.weekdays,
+                              keep=[m.is_finished for m in plan.milestones])
     moved = 0
     for milestone, due in zip(plan.milestones, new_dues, strict=True):
         if milestone.due_date != due:
@@ -266,41 +286,56 @@ def push(milestone: Milestone, days: int, now: datetime) -> int:
 def replan_preview(plan: Plan, today: date) -> list[date]:
     """Return the due dates a re-plan from ``today`` would give, changing nothing."""
     milestones = plan.milestones
-    return scheduling.replan(
-        [m.due_date for m in milestones], [m.is_finished for m in milestones], today,
-        plan.weekdays)
+    finished = [m.is_finished for m in milestones]
+    return clear_days_off(plan.user, scheduling.replan(
+        [m.due_date for m in milestones], finished, today, plan.weekdays), plan.weekdays,
+        keep=finished)
 
 
-def reschedule_preview(plan: Plan, start: date, study_days: Collection[int], today: date
-                       ) -> list[date]:
-    """Return the due dates new study days (and, before any work, a new start) would give.
+def reschedule_preview(plan: Plan, start: date, study_days: Collection[int],
+                       weekly_hours: int, today: date) -> list[date]:
+    """Return the due dates new study days and hours a week (and, before any work, a new
+    start) would give.
 
     A plan with nothing finished is laid out again from ``start``. Otherwise finished
     milestones keep their dates and the open ones follow from the first open one's date, or
-    from today when that has passed; each keeps as many study days from the first as before.
+    from today when that has passed. Each keeps its distance from the first in study days,
+    stretched by the change of hours (half the hours, twice the days).
     """
     milestones = plan.milestones
     days = sorted(set(study_days))
-    if not any(m.is_finished for m in milestones):
-        dues = [m.due_date for m in milestones]
-        return scheduling.relay(dues, plan.start_date, start, plan.weekdays, days)
-    open_dues = [m.due_date for m in milestones if not m.is_finished]
-    if not open_dues:
-        return [m.due_date for m in milestones]
-    moved = iter(scheduling.relay(open_dues, open_dues[0], max(open_dues[0], today),
-                                  plan.weekdays, days))
-    return [m.due_date if m.is_finished else next(moved) for m in milestones]
+    stretch = plan.weekly_hours / weekly_hours
+    finished = [m.is_finished for m in milestones]
+    if not any(finished):
+        dues = scheduling.relay([m.due_date for m in milestones], plan.start_date, start,
+                                plan.weekdays, days, stretch)
+    else:
+        open_dues = [m.due_date for m, done in zip(milestones, finished, strict=True)
+                     if not done]
+        moved = iter(scheduling.relay(open_dues, open_dues[0], max(open_dues[0], today),
+                                      plan.weekdays, days, stretch) if open_dues else [])
+        dues = [m.due_date if done else next(moved)
+                for m, done in zip(milestones, finished, strict=True)]
+    return clear_days_off(plan.user, dues, days, keep=finished)
 
 
-def reschedule(plan: Plan, start: date, study_days: Collection[int], today: date,
-               now: datetime) -> int:
-    """Change the plan's study days (and start, before any work); return how many moved."""
-    new_dues = reschedule_preview(plan, start, study_days, today)
+def reschedule(plan: Plan, start: date, study_days: Collection[int], weekly_hours: int,
+               today: date, now: datetime) -> int:
+    """Change the plan's study days and hours (and start, before any work); return how many
+    milestones moved."""
+    new_dues = reschedule_preview(plan, start, study_days, weekly_hours, today)
     if not any(m.is_finished for m in plan.milestones):
         plan.start_date = start
     plan.study_days = "".join(str(d) for d in sorted(set(study_days)))
+    plan.weekly_hours = weekly_hours
     plan.updated_at = plan.user.next_mail_at = now  # the sweep's next instant may move
     return _move(plan, new_dues, now)
+
+
+def keep_days_off(plan: Plan, now: datetime) -> int:
+    """Move open milestones off the learner's days off (after a change of country or of
+    studying on holidays); return how many moved."""
+    return _move(plan, [m.due_date for m in plan.milestones], now)
 
 
 def replan(plan: Plan, today: date, now: datetime) -> int:

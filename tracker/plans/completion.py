@@ -10,6 +10,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from ..catalog import get_catalog
+from ..web.filters import day_text
 from . import history
 from .queries import current_plan, milestone_states
 from .steps import steps_for
@@ -36,7 +37,7 @@ def complete() -> ResponseReturnValue:
     streak = history.plan_streaks(history.learners_log(current_user), s.today, plan.weekdays,
                                   history.pauses_of(plan.pauses, plan.paused_on))
     share = (f"I finished “{title}” with Roadmap Tracker: {s.pace.total} milestones from "
-             f"{plan.start_date:%-d %B %Y} to {finished:%-d %B %Y}"
+             f"{day_text(plan.start_date)} to {day_text(finished)}"
              + (f" ({s.skipped} of them known already)" if s.skipped else "")
              + f", with a longest streak of {streak.longest} study days.")
     following = get_catalog().decision.outcomes.get(NEXT.get(plan.outcome, ""))

@@ -26,7 +26,13 @@ from wtforms.validators import (
 
 from ..core.checks import is_url
 from ..core.review import Answer
-from ..web.forms import Form, MultiCheckboxField, check_start, study_days_field
+from ..web.forms import (
+    Form,
+    MultiCheckboxField,
+    check_start,
+    study_days_field,
+    weekly_hours_field,
+)
 
 
 class TickForm(Form):
@@ -50,6 +56,7 @@ class ScheduleForm(Form):
     # Not posted once work is done (the page does not show it): then the plan keeps its own.
     start_date = DateField("Start date", description="Up to 30 days back, or up to a year ahead.")
     study_days = study_days_field()
+    weekly_hours = weekly_hours_field()
     # Set by the preview's button: the first post shows what would move, this one moves it.
     confirm = HiddenField(default="")
 

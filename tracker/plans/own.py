@@ -16,6 +16,7 @@ from wtforms import SelectChoice
 from ..core import scheduling
 from ..database import db
 from ..models import Milestone, Plan, utcnow
+from ..web.filters import day_text
 from ..web.forms import ActionForm
 from . import changes
 from .forms import OwnMilestoneForm
@@ -30,7 +31,7 @@ def _own_form(plan: Plan, editing: Milestone | None = None, **kwargs: Any) -> Ow
     steps = steps_for(plan, own=plan.milestones)
     form.after.choices = [
         SelectChoice(m.id, f"{(s.title if (s := steps.step(m.step_id)) else m.step_id)}"
-                           f" (due {m.due_date:%-d %b})")
+                           f" (due {day_text(m.due_date)})")
         for m in plan.milestones if m is not editing]
     return form
 
@@ -61,7 +62,7 @@ def add_own() -> ResponseReturnValue:
         m = Milestone(step_id=new_own_step_id(), due_date=today(), position=0, phase_id="")
         _save_own(plan, m, form)
         db.session.commit()
-        flash(f"Added to your plan: {m.title}, due {m.due_date:%A %-d %B}.")
+        flash(f"Added to your plan: {m.title}, due {day_text(m.due_date)}.")
         return redirect(url_for("plans.milestone", milestone_id=m.id))
     return render_template("plans/own.html", form=form, m=None), 400 if form.errors else 200
 

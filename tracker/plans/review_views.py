@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 from ..core.review import Answer, answer_review
 from ..database import db
 from ..models import Review, utcnow
+from ..web.filters import day_text
 from . import reviews
 from .forms import ReviewForm
 from .steps import milestone_step
@@ -63,7 +64,7 @@ def answer(review_id: int) -> ResponseReturnValue:
     reviews.answer(review, current_user, Answer(form.answer.data), now=utcnow(), today=today())
     db.session.commit()
     title = step.title if (step := milestone_step(review.milestone)) else review.milestone.step_id
-    flash(f"Reviewed: {title}. Next review on {review.due_on:%A %-d %B}.")
+    flash(f"Reviewed: {title}. Next review on {day_text(review.due_on)}.")
     due, _ = reviews.due_reviews(db.session, current_user, today(), limit=1)
     if due:
         return redirect(url_for("plans.review", review_id=due[0].id))

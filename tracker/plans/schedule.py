@@ -1,5 +1,5 @@
-"""Change a plan's study days, and its start date before any work is done, with a preview of
-what moves before anything does.
+"""Change a plan's study days and hours a week, and its start date before any work is done,
+with a preview of what moves before anything does.
 
 Registered on the plans blueprint (tracker.plans.views).
 """
@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 
 from ..database import db
 from ..models import Plan, utcnow
+from ..web.filters import day_text
 from . import changes
 from .forms import ScheduleForm
 from .queries import current_plan, milestone_states
@@ -27,7 +28,7 @@ def _page(plan: Plan, form: ScheduleForm, status: int = 200, *,
     moves, new_finish = [], None
     if preview:
         new_dues = changes.reschedule_preview(plan, form.start_date.data, form.study_days.data,
-                                              form.today)
+                                              form.weekly_hours.data, form.today)
         moves = [(item, due) for item, due in zip(summary.items, new_dues, strict=True)
                  if item.due != due]
         new_finish = max(new_dues)
@@ -43,6 +44,7 @@ def schedule() -> ResponseReturnValue:
     form = ScheduleForm(today=today(), begun=any(m.is_finished for m in plan.milestones))
     if not form.is_submitted():
         form.start_date.data, form.study_days.data = plan.start_date, list(plan.weekdays)
+        form.weekly_hours.data = plan.weekly_hours
         return _page(plan, form)
     if not form.validate():
         return _page(plan, form, 400)
@@ -51,11 +53,11 @@ def schedule() -> ResponseReturnValue:
     if form.confirm.data != "yes":
         return _page(plan, form, preview=True)
     before = max(m.due_date for m in plan.milestones)
-    moved = changes.reschedule(plan, form.start_date.data, form.study_days.data, form.today,
-                               utcnow())
+    moved = changes.reschedule(plan, form.start_date.data, form.study_days.data,
+                               form.weekly_hours.data, form.today, utcnow())
     db.session.commit()
     after = max(m.due_date for m in plan.milestones)
     flash(f"Schedule changed: {moved} milestone{'s' if moved != 1 else ''} moved, and the plan "
-          f"now ends on {after:%A %-d %B %Y}"
-          + (f" (it ended on {before:%-d %B} before)." if after != before else "."))
+          f"now ends on {day_text(after)}"
+          + (f" (it ended on {day_text(before)} before)." if after != before else "."))
     return redirect(url_for("plans.dashboard"))

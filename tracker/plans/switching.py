@@ -10,7 +10,7 @@ from datetime import date
 from ..core import scheduling
 from ..core.roadmaps import Catalog, Roadmap, Step
 from ..models import Milestone, Plan
-from .changes import dated_steps
+from .changes import clear_days_off, dated_steps
 from .steps import is_own, own_step
 
 
@@ -77,11 +77,13 @@ def plan_switch(plan: Plan, catalog: Catalog, outcome: str, today: date) -> Swit
     rows = {m.step_id: m for old in plan.user.plans if old is not plan
             for m in old.milestones if _has_work(m)}  # older plans first: the newest wins
     rows.update({m.step_id: m for m in plan.milestones})
-    dated = _with_own(dated_steps(roadmaps, today, plan.weekdays), plan.milestones)
+    dated = _with_own(dated_steps(roadmaps, today, plan.weekdays, plan.weekly_hours),
+                      plan.milestones)
     finished = [rows[s.id].is_finished if s.id in rows else False for _, s, _ in dated]
     dues = [rows[s.id].due_date if done else due
             for (_, s, due), done in zip(dated, finished, strict=True)]
-    dues = scheduling.replan(dues, finished, today, plan.weekdays)
+    dues = clear_days_off(plan.user, scheduling.replan(dues, finished, today, plan.weekdays),
+                          plan.weekdays, keep=finished)
     return Switch(plan, outcome, roadmaps, [
         Move(phase_id, s, due, rows.get(s.id))
         for (phase_id, s, _), due in zip(dated, dues, strict=True)])

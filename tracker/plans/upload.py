@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from ..core.roadmaps import parse_roadmap_text
 from ..database import db
 from ..models import RoadmapUpload, utcnow
+from ..web.filters import day_text
 from ..web.forms import check_start
 from . import changes
 from .forms import MAX_UPLOAD, UploadForm
@@ -83,5 +84,5 @@ def upload() -> ResponseReturnValue:
                              study_days=form.study_days.data, now=now)
     db.session.commit()
     flash(f"Your roadmap “{roadmap.title}” is now your plan: {len(roadmap.steps)} milestones "
-          f"from {form.start_date.data:%A %-d %B}.")
+          f"from {day_text(form.start_date.data)}.")
     return redirect(url_for("plans.dashboard"))

@@ -16,6 +16,7 @@ from ..core.history import render_heatmap
 from ..core.localtime import local_today
 from ..database import db, read_only, read_then_write, writing
 from ..models import Milestone, utcnow
+from ..web.filters import day_text
 from ..web.forms import ActionForm
 from ..web.urls import next_or_dashboard
 from . import changes, history, reviews, switching
@@ -132,7 +133,7 @@ def done(milestone_id: int) -> ResponseReturnValue:
     # What comes next, a click away: the after-tick question is always "and now?".
     flash(Markup("Done: {}. Next up: <a href=\"{}\">{}</a>, due {}.").format(
         title, url_for("plans.milestone", milestone_id=following.id),
-        _title(following), following.due.strftime("%a %-d %b")))
+        _title(following), day_text(following.due)))
     return redirect(next_or_dashboard(request.form.get("next")))
 
 
@@ -224,7 +225,7 @@ def push_week() -> ResponseReturnValue:
         db.session.commit()
         finish = max(m.due_date for m in plan.milestones)
         flash(f"Pushed a week: {moved} milestone{'s' if moved != 1 else ''} moved, and the "
-              f"plan now ends on {finish:%A %-d %B}." if moved else "Nothing left to move.")
+              f"plan now ends on {day_text(finish)}." if moved else "Nothing left to move.")
     return redirect(url_for("plans.dashboard"))
 
 

@@ -22,16 +22,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..catalog import get_catalog
+from ..core import scheduling
 from ..core.localtime import time_zones
 from ..core.review import is_card
 from ..core.roadmaps import parse_roadmap_text
 from ..models import Milestone, Plan, Review, ReviewAnswer, RoadmapUpload, User
 from ..plans.steps import UPLOAD
+from ..web.forms import LOCALES
 
 FORMAT, VERSION = "roadmap-tracker-export", 1
 SETTINGS = ("timezone", "reminder_time", "due_reminders", "nudge_days", "weekly_enabled",
             "weekly_weekday", "weekly_time", "feed_alarm", "reviews_enabled", "feed_reviews",
-            "theme")
+            "theme", "locale", "holidays_off")
+# Settings and plan fields added after version 1 came out: a file from before leaves them
+# out, and the account keeps its own (or the plan the default pace).
+LATER = {"locale", "holidays_off"}
 MILESTONE_TEXT = ("skip_reason", "note", "evidence_url", "title", "learn", "done_when", "links")
 
 
@@ -93,6 +98,7 @@ def export_data(session: Session, user: User) -> dict[str, Any]:
             "outcome": p.outcome, "recommended": p.recommended,
             "roadmaps": [ref(r) for r in p.roadmaps], "answers": p.answers,
             "start_date": p.start_date.isoformat(), "study_days": list(p.weekdays),
+            "weekly_hours": p.weekly_hours,
             "paused_on": p.paused_on and p.paused_on.isoformat(), "pauses": p.pauses,
             "archived_at": _instant(p.archived_at), "created_at": _instant(p.created_at),
             "milestones": [milestone(m) for m in p.milestones],
@@ -131,6 +137,8 @@ def _problems(data: Any) -> Iterator[str]:
         return
     if data["settings"]["timezone"] not in time_zones():
         yield "settings.timezone: not a time zone we know, like Europe/Berlin"
+    if data["settings"].get("locale", "en_001") not in dict(LOCALES):
+        yield "settings.locale: not one of the countries this tracker offers, like en_GB"
     for name in ("reminder_time", "weekly_time"):
         if _parse(time.fromisoformat, data["settings"][name]) is None:
             yield f"settings.{name}: not a time of day like 08:00"
@@ -217,6 +225,8 @@ def import_data(session: Session, user: User, data: Any, now: datetime) -> int:
     if problems:
         raise ImportProblems(problems)
     for name in SETTINGS:
+        if name in LATER and name not in data["settings"]:
+            continue
         value = data["settings"][name]
         setattr(user, name, time.fromisoformat(value) if name.endswith("_time") else value)
     mapping = {}
@@ -233,6 +243,7 @@ def import_data(session: Session, user: User, data: Any, now: datetime) -> int:
                     roadmaps=[ref(r) for r in p["roadmaps"]], answers=p["answers"],
                     start_date=date.fromisoformat(p["start_date"]),
                     study_days="".join(str(d) for d in sorted(p["study_days"])),
+                    weekly_hours=p.get("weekly_hours", scheduling.PACED_FOR_HOURS),
                     paused_on=p["paused_on"] and date.fromisoformat(p["paused_on"]),
                     pauses=p["pauses"], archived_at=_at(p["archived_at"]),
                     created_at=_at(p["created_at"]), updated_at=now)

@@ -19,7 +19,7 @@ from wtforms.validators import Email, InputRequired, Length, NumberRange, StopVa
 
 from ..accounts.forms import NewPasswordForm
 from ..core.scheduling import WEEKDAYS
-from ..web.forms import Form, TimeZoneField
+from ..web.forms import LOCALES, Form, TimeZoneField
 
 MAX_NUDGE_DAYS = 14
 NUDGE_MESSAGE = f"Enter a whole number of days from 0 to {MAX_NUDGE_DAYS} (0 turns the nudge off)."
@@ -39,9 +39,14 @@ def local_time_field(label: str, **kwargs: Any) -> TimeField:
 THEMES = (("auto", "Match my device"), ("light", "Light"), ("dark", "Dark"))
 
 
+
 class ProfileForm(Form):
     timezone = TimeZoneField(description="Reminder times and 'today' follow this IANA zone, "
                                          "like Europe/Berlin. Start typing to search.")
+    locale = SelectField("Country", default="en_001",
+                         choices=[SelectChoice(*c) for c in LOCALES],
+                         description="Dates are written the way they are there, and its "
+                                     "public holidays stay free of milestones.")
     theme = SelectField("Colour scheme", default="auto", choices=[SelectChoice(*c) for c in THEMES],
                         description="Match my device follows your system's light or dark "
                                     "setting.")
@@ -72,6 +77,9 @@ class SettingsForm(Form):
                                    description="A few days after you finish one, then at longer "
                                                "gaps; reviews due come in the due-day email.")
     feed_reviews = BooleanField("Show reviews in my calendar feed")
+    holidays_off = BooleanField("Keep public holidays free of milestones",
+                                description="Christmas Day, New Year's Day and your country's "
+                                            "public holidays (set in your profile).")
 
 
 class ChangeEmailForm(Form):

@@ -21,6 +21,7 @@ from ..core.scheduling import WEEKDAYS
 from ..database import db
 from ..extensions import limiter
 from ..models import LoginSession, Notification, User, utcnow
+from ..plans import changes
 from ..plans.queries import current_plan
 from ..web.forms import ActionForm, Form
 from . import unsubscribe
@@ -155,9 +156,12 @@ def save_profile() -> ResponseReturnValue:
         return render_settings("index", 400, profile=form)
     if form.timezone.data != current_user.timezone:
         current_user.next_mail_at = utcnow()  # every mail instant moves with the zone
+    country_changed = form.locale.data != current_user.locale
     form.populate_obj(current_user)
+    moved = _keep_days_off() if country_changed else 0
     db.session.commit()
-    flash("Profile saved.")
+    flash("Profile saved." + (f" {moved} milestone{'s' if moved != 1 else ''} moved off "
+                              "public holidays." if moved else ""))
     return redirect(url_for("settings.index"))
 
 
@@ -172,11 +176,20 @@ def save() -> ResponseReturnValue:
     if (form.reviews_enabled.data, form.feed_reviews.data) != (current_user.reviews_enabled,
                                                                current_user.feed_reviews):
         current_user.calendar_changed_at = now  # the feed shows reviews, or stops
+    holidays_changed = form.holidays_off.data != current_user.holidays_off
     form.populate_obj(current_user)
     current_user.next_mail_at = now  # a mail time may have moved it
+    moved = _keep_days_off() if holidays_changed else 0
     db.session.commit()
-    flash("Email settings saved.")
+    flash("Email settings saved." + (f" {moved} milestone{'s' if moved != 1 else ''} moved off "
+                               "public holidays." if moved else ""))
     return redirect(url_for("settings.mail"))
+
+
+def _keep_days_off() -> int:
+    """Move the current plan's open milestones off the learner's days off, if there are any."""
+    plan = current_plan(current_user)
+    return changes.keep_days_off(plan, utcnow()) if plan else 0
 
 
 @bp.get("/settings/calendar/new-address")

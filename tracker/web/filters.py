@@ -6,19 +6,45 @@ from datetime import date
 from functools import lru_cache
 
 import ua_parser
+from babel.dates import format_skeleton
 from flask import Flask
+from flask_login import current_user
 from markupsafe import Markup, escape
 
 from .forms import form_errors
 
+# Every date on every page reads one way, the learner's: "Sun, 6 Dec 2026" in en_GB,
+# "Sun, Dec 6, 2026" in en_US, "So., 6. Dez. 2026" in de_DE (CLDR, through Babel).
+DATE_SKELETON = "yMMMEd"
 
-# A page shows a few dozen dates out of the few hundred a plan spans, and strftime is the
-# costliest call in a dashboard row: the rendered element is kept by date and format.
-@lru_cache(maxsize=4096)
-def day(value: date, fmt: str = "%a %-d %b") -> Markup:
-    """Render a date as a ``<time>`` element: text for people, ISO date for machines."""
+
+def learners_locale() -> str:
+    """Return the locale the signed-in learner reads dates in (en_001 for anyone else)."""
+    return getattr(current_user, "locale", None) or "en_001"
+
+
+def day_text(value: date, locale: str | None = None) -> str:
+    """Write a date as the learner reads it: for flash messages and other plain text."""
+    return _day_text(value, locale or learners_locale())
+
+
+@lru_cache(maxsize=8192)
+def _day_text(value: date, locale: str) -> str:
+    return format_skeleton(DATE_SKELETON, value, locale=locale)
+
+
+def day(value: date) -> Markup:
+    """Render a date as a ``<time>`` element: the learner's way for people, ISO for machines."""
+    return _day(value, learners_locale())
+
+
+# A page shows a few dozen dates out of the few hundred a plan spans, and formatting is the
+# costliest call in a dashboard row: the rendered element is kept by date and locale.
+@lru_cache(maxsize=8192)
+def _day(value: date, locale: str) -> Markup:
     # A filter rather than a macro, and no Markup.format: either cost more than the row.
-    return Markup(f'<time datetime="{value.isoformat()}">{escape(value.strftime(fmt))}</time>')
+    return Markup(f'<time datetime="{value.isoformat()}">{escape(_day_text(value, locale))}'
+                  '</time>')
 
 
 def masked(email: str) -> str:

@@ -12,7 +12,8 @@ from flask_wtf import FlaskForm
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
-from wtforms import Field, SelectChoice, SelectMultipleField, StringField
+from werkzeug.datastructures import LanguageAccept
+from wtforms import Field, SelectChoice, SelectField, SelectMultipleField, StringField
 from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
@@ -121,6 +122,36 @@ def study_days_field(label: str = "Study days") -> MultiCheckboxField:
         choices=[SelectChoice(i, name) for i, name in enumerate(WEEKDAYS)],
         validators=[_at_least_one_day],
     )
+
+
+# Where a learner lives, for how dates read and which public holidays stay free. The
+# country is the locale's territory (tracker.core.days_off.country_of).
+LOCALES = (("en_001", "International English: no country's holidays"),
+           ("en_GB", "United Kingdom"), ("en_IE", "Ireland"), ("en_US", "United States"),
+           ("en_CA", "Canada"), ("en_AU", "Australia"), ("en_NZ", "New Zealand"),
+           ("en_IN", "India"), ("de_DE", "Germany"), ("de_AT", "Austria"),
+           ("de_CH", "Switzerland"), ("fr_FR", "France"), ("nl_NL", "Netherlands"),
+           ("es_ES", "Spain"), ("it_IT", "Italy"), ("pt_BR", "Brazil"), ("pl_PL", "Poland"),
+           ("sv_SE", "Sweden"), ("ja_JP", "Japan"))
+
+
+def best_locale(accepted: LanguageAccept) -> str:
+    """Return the locale of LOCALES a browser's languages ask for first; en_001 if none."""
+    tags = {code.replace("_", "-"): code for code, _ in LOCALES}
+    return tags.get(accepted.best_match(list(tags)) or "", "en_001")
+
+
+HOURS = (3, 5, 8, 10, 15, 20)
+
+
+def weekly_hours_field() -> SelectField:
+    """Return the hours-a-week choice that sets how dense a plan is."""
+    return SelectField(
+        "Hours a week", coerce=int, default=10,
+        choices=[SelectChoice(h, f"{h} hours" + (" (the roadmaps' own pace)" if h == 10 else ""))
+                 for h in HOURS],
+        description="Fewer hours spread the same milestones over more weeks; more hours, "
+                    "fewer weeks.")
 
 
 def _at_least_one_day(_form: Any, field: Field) -> None:
