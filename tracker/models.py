@@ -79,7 +79,12 @@ class User(UserMixin, Model):
     __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    # None on an account made by signing up with an address another account has: the
+    # visitor goes on as a new learner all the same (no page tells whether an address has
+    # an account), on an account that can never take the address; signup_email keeps what
+    # was typed, to show them. Changing the address (settings) can give it a free one.
+    email: Mapped[str | None] = mapped_column(sa.String(254), unique=True)
+    signup_email: Mapped[str | None] = mapped_column(sa.String(254))
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -145,6 +150,11 @@ class User(UserMixin, Model):
     def zone(self) -> ZoneInfo:
         """Return the learner's time zone (UTC if the stored name is not a zone)."""
         return zone(self.timezone)
+
+    @property
+    def address(self) -> str:
+        """Return the address to show the learner: theirs, or the one typed at sign-up."""
+        return self.email or self.signup_email or ""
 
     @property
     def is_verified(self) -> bool:

@@ -41,7 +41,7 @@ def token_for(app, user_id, make, now):
 
 
 def without_csrf(body):
-    return re.sub(rb'name="csrf_token" type="hidden" value="[^"]+"', b"CSRF", body)
+    return re.sub(rb'name="([a-z]+-)?csrf_token" type="hidden" value="[^"]+"', b"CSRF", body)
 
 
 def link_in(message, prefix):
@@ -60,7 +60,9 @@ def link_in(message, prefix):
 
 def test_signup_sends_a_verification_link_that_works(app, client, auth, smtp_server):
     response = auth.signup("new@example.com")
-    assert response.status_code == 200
+    assert response.status_code == 302 and response.location.endswith("/decide")
+    banner = client.get("/decide").get_data(as_text=True).split('id="verify-banner"')[1]
+    assert "We sent an email to <strong>new@example.com</strong>" in banner.split("</div>")[0]
     assert notifications(app) == [("verify", 1, "verify:1:1", "pending")]
     # The page only queues: the worker sends, so no page waits for SMTP or tells by its time.
     response.close()
@@ -172,37 +174,95 @@ def test_dashboard_banner_for_unconfirmed_addresses(app, client, make_user, make
     make_plan(user_id)
     auth.login()
     page = client.get("/dashboard").get_data(as_text=True)
-    assert "Reminders start once you confirm learner@example.com." in page
+    assert "We sent an email to <strong>learner@example.com</strong>" in page
+    assert "reminders and the weekly email start then" in page
     assert 'action="/resend-confirmation"' in page
     with app.app_context():
         db.session.get(User, user_id).email_verified_at = utcnow()
         db.session.commit()
-    assert "Reminders start once you confirm" not in client.get("/dashboard").get_data(as_text=True)
+    assert 'id="verify-banner"' not in client.get("/dashboard").get_data(as_text=True)
 
 
 # Sign-up without enumeration ------------------------------------------------------------
 
 
-def test_signup_with_a_taken_address_looks_the_same(app, client, auth, smtp_server):
-    first = auth.signup("someone@example.com")
-    second = auth.signup("someone@example.com", password="a different password")
-    assert first.status_code == second.status_code == 200
-    assert without_csrf(first.data) == without_csrf(second.data)
+def test_signup_with_a_taken_address_looks_the_same(app, auth, smtp_server):
+    # Two strangers sign up with the same address: each is signed in to a new account and
+    # reads the same pages; only the address's owner learns, by mail, what happened.
+    first_client, second_client = app.test_client(), app.test_client()
+    answers = []
+    for client, password in ((first_client, PASSWORD), (second_client, "a different password")):
+        client_auth = type(auth)(client)
+        response = client_auth.signup("someone@example.com", password=password)
+        pages = [client.get(path).get_data() for path in ("/decide", "/settings", "/dashboard")]
+        answers.append((response.status_code, response.location,
+                        [without_csrf(page) for page in pages]))
+    assert answers[0] == answers[1]
+    assert answers[0][:2] == (302, "/decide")
     assert [(k, u) for k, u, _, _ in notifications(app)] == [("verify", 1), ("account-exists", 1)]
-    # The account and its password are unchanged.
-    with app.app_context():
-        assert db.session.scalar(select(User.email)) == "someone@example.com"
+    with app.app_context():  # the address stays its owner's; the second account has none
+        users = db.session.scalars(select(User).order_by(User.id)).all()
+        assert [(u.email, u.signup_email) for u in users] == [
+            ("someone@example.com", None), (None, "someone@example.com")]
+    # The owner's password is unchanged, and logging in finds the owner's account.
     assert auth.login("someone@example.com").status_code == 302
+    assert auth.login("someone@example.com", "a different password").status_code == 400
 
     deliver(app)
     notice = smtp_server.by_recipient("someone@example.com")[-1]
     assert notice["Subject"] == "You already have a Roadmap Tracker account"
     text = notice.get_body(("plain",)).get_content()
     assert "https://tracker.example/login" in text and "https://tracker.example/reset" in text
-    # A third try within the hour adds no more mail for the owner to wade through.
-    auth.logout()
-    auth.signup("someone@example.com")
+    # "Resend confirmation" on the second account tells the owner, once an hour, never
+    # sends a link: an account without the address can never confirm it.
+    assert second_client.submit("/resend-confirmation").status_code == 302
     assert len(notifications(app, "account-exists")) == 1
+    assert [k for k, *_ in notifications(app)].count("verify") == 1
+
+
+def test_an_account_without_an_address_gets_no_mail_and_can_take_a_free_one(
+        app, client, auth, make_user, make_plan, smtp_server):
+    make_user("someone@example.com")
+    auth.signup("someone@example.com", password="a different password")
+    with app.app_context():
+        shadow = db.session.scalar(select(User).where(User.email.is_(None)))
+        shadow_id = shadow.id
+        shadow.email_verified_at = utcnow()  # even were it confirmed somehow
+        db.session.commit()
+    make_plan(shadow_id, start=utcnow().date())
+    with app.app_context():
+        from tracker.jobs.worker import run_once
+
+        for hours in range(0, 24 * 8, 6):  # a week of sweeps: due days, nudges, a weekly
+            run_once(utcnow() + timedelta(hours=hours))
+    # The owner hears once that someone signed up with the address, and of nothing after.
+    assert [m["Subject"] for m in smtp_server.by_recipient("someone@example.com")] == [
+        "You already have a Roadmap Tracker account"]
+    assert not [n for n in notifications(app) if n[1] == shadow_id and n[3] == "sent"]
+    # Settings: a free address of its own, confirmed by the link sent there.
+    response = client.submit("/settings/email", {"address-email": "mine@example.com",
+                                                 "address-current": "a different password"})
+    assert response.status_code == 302
+    deliver(app)
+    path = link_in(smtp_server.by_recipient("mine@example.com")[-1], "/email/")
+    client.submit(path)
+    with app.app_context():
+        user = db.session.get(User, shadow_id)
+        assert (user.email, user.signup_email) == ("mine@example.com", None)
+
+
+def test_an_account_nobody_can_reach_goes_after_30_days(app, client, auth, make_user):
+    make_user("someone@example.com")
+    auth.signup("someone@example.com", password="a different password")
+    from tracker.jobs.worker import clean_up
+
+    with app.app_context():
+        assert clean_up(utcnow() + timedelta(days=31)) == 0  # still signed in somewhere
+    auth.logout()
+    with app.app_context():
+        assert clean_up(utcnow() + timedelta(days=29)) == 0
+        assert clean_up(utcnow() + timedelta(days=31)) == 1
+        assert [u.email for u in db.session.scalars(select(User))] == ["someone@example.com"]
 
 
 # Password reset -------------------------------------------------------------------------

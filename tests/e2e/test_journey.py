@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from tests.conftest import PASSWORD
 
-from .conftest import LiveServer, log_in, seed_learner, shift_plan
+from .conftest import LiveServer, check_a11y, log_in, screenshot, seed_learner, shift_plan
 from .test_pages import answer_questions
 
 
@@ -24,18 +24,21 @@ def test_signup_to_replan_settings_feed_and_back(viewport, new_context, live_ser
                           permissions=["clipboard-read", "clipboard-write"])
     page = context.new_page()
 
-    # Landing → sign up → check your inbox → log in, straight into the decision flow.
+    # Landing → sign up, signed in and straight into the decision flow.
     page.goto("/")
     expect(page.locator("h1")).to_contain_text("Go or Rust")
     page.get_by_role("link", name="Sign up — it's free").click()
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
-    expect(page.locator("h1")).to_have_text("Check your inbox")
-    expect(page.get_by_label("Email")).to_have_value(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    # Signed in at once, straight into the questions; a banner says what the email is for.
     page.wait_for_url("**/decide")
+    expect(page.locator("#verify-banner")).to_contain_text(f"We sent an email to {email}")
+    expect(page.locator("#verify-banner")).to_contain_text("reminders and the weekly email")
+    page.locator("#verify-banner").get_by_role("button", name="Resend confirmation").click()
+    expect(page.locator(".flashes")).to_contain_text(f"We sent a new confirmation link to {email}")
+    screenshot(page, "signed-up", viewport)
+    assert check_a11y(page) == []
 
     # The questions, one a screen, then the recommendation with the reasons that decided it.
     expect(page.locator("#step-count")).to_have_text("Question 1 of 6")

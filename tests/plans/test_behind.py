@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from tracker.core.days_off import clear_of_days_off
 from tracker.database import db
-from tracker.web.filters import day_text
 from tracker.models import Milestone, Plan
+from tracker.web.filters import day_text
 
 
 def dues(app) -> list[date]:

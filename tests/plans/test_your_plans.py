@@ -33,7 +33,8 @@ def test_answering_again_asks_before_replacing(app, client, auth, learner):
     now = page.split('id="now-plan"')[1].split("</div>")[0]
     assert "Start with Go" in now and "1 of 33 milestones finished" in now
     after = page.split('id="new-plan"')[1].split("</div>")[0]
-    assert "Monday, Wednesday, Friday" in after and f'<time datetime="{start.isoformat()}">' in after
+    assert "Monday, Wednesday, Friday" in after
+    assert f'<time datetime="{start.isoformat()}">' in after
     kept = page.split('id="kept"')[1].split("</ul>")[0]
     assert 'href="/plans"' in kept and 'href="/plan/switch?to=rust"' in kept
     assert plans(app) == [("go", True)]  # nothing changed yet

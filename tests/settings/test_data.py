@@ -182,7 +182,8 @@ def test_import_needs_an_empty_account_and_a_bad_file_changes_nothing(app, clien
     bad["settings"]["locale"] = "xx_XX"
     bad["plans"][0]["milestones"][0]["review"] = {"due_on": "2027-01-05", "card": {"x": 1}}
     refused(json.dumps(bad).encode(), "plans[0].milestones[0].due_date: not a date",
-            "settings.timezone: not a time zone", "settings.locale: not one of the countries", "plans[0].milestones[0].review: only a "
+            "settings.timezone: not a time zone", "settings.locale: not one of the countries",
+            "plans[0].milestones[0].review: only a "
             "milestone done", "plans[0].milestones[0].review.card: not an FSRS card",
             "Nothing was imported")
     bad = json.loads(json.dumps(good))

@@ -79,16 +79,16 @@ def compose_verification(notification: Notification, user: User) -> Email | None
     if user.is_verified:
         return None  # confirmed meanwhile: nothing to send
     link = absolute_url("accounts.verify", token=verification_token(user, utcnow()))
-    return compose(to=user.email, subject="Confirm your email address for Roadmap Tracker",
+    return compose(to=user.address, subject="Confirm your email address for Roadmap Tracker",
                    template="verify",
-                   context={"email": user.email, "link": link, "days": VERIFY_MAX_AGE.days})
+                   context={"email": user.address, "link": link, "days": VERIFY_MAX_AGE.days})
 
 
 def compose_account_exists(notification: Notification, user: User) -> Email | None:
     """Compose the note to an existing account that someone tried to sign up again."""
-    return compose(to=user.email, subject="You already have a Roadmap Tracker account",
+    return compose(to=user.address, subject="You already have a Roadmap Tracker account",
                    template="account_exists",
-                   context={"email": user.email,
+                   context={"email": user.address,
                             "login_link": absolute_url("accounts.login"),
                             "reset_link": absolute_url("accounts.reset_request")})
 
@@ -96,21 +96,21 @@ def compose_account_exists(notification: Notification, user: User) -> Email | No
 def compose_reset(notification: Notification, user: User) -> Email | None:
     """Compose the reset email; the token is made at sending, never stored."""
     link = absolute_url("accounts.reset", token=reset_token(user, utcnow()))
-    return compose(to=user.email, subject="Reset your Roadmap Tracker password",
+    return compose(to=user.address, subject="Reset your Roadmap Tracker password",
                    template="reset",
-                   context={"email": user.email, "link": link,
+                   context={"email": user.address, "link": link,
                             "minutes": int(RESET_MAX_AGE.total_seconds() // 60)})
 
 
 def compose_email_change(notification: Notification, user: User) -> Email | None:
     """Compose the link to the new address; it is signed for the account's address now."""
     new_email = notification.payload["to"]
-    if user.email.lower() == new_email:
+    if user.address.lower() == new_email:
         return None  # moved there meanwhile
     token = email_change_token(user, new_email, utcnow())
     return compose(to=new_email, subject="Confirm your new address for Roadmap Tracker",
                    template="change_email",
-                   context={"old": user.email, "new": new_email,
+                   context={"old": user.address, "new": new_email,
                             "link": absolute_url("accounts.change_email", token=token),
                             "hours": int(CHANGE_MAX_AGE.total_seconds() // 3600)})
 
@@ -120,4 +120,4 @@ def compose_email_changed(notification: Notification, user: User) -> Email | Non
     return compose(to=notification.payload["to"],
                    subject="Your Roadmap Tracker address was changed",
                    template="email_changed",
-                   context={"old": notification.payload["to"], "new": user.email})
+                   context={"old": notification.payload["to"], "new": user.address})

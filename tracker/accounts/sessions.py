@@ -28,11 +28,12 @@ from ..models import LoginSession, User, utcnow
 SEEN_EVERY = timedelta(minutes=5)
 
 
-def new_account(email: str, password_hash: str, now: datetime, timezone: str = "UTC",
-                locale: str = "en_001") -> User:
+def new_account(email: str | None, password_hash: str, now: datetime, timezone: str = "UTC",
+                locale: str = "en_001", signup_email: str | None = None) -> User:
     """Add an account with its calendar feed address; the caller commits."""
     user = User(email=email, password_hash=password_hash, created_at=now,
-                calendar_changed_at=now, timezone=timezone, locale=locale)
+                calendar_changed_at=now, timezone=timezone, locale=locale,
+                signup_email=signup_email)
     issue_token(user)
     db.session.add(user)
     return user

@@ -88,15 +88,15 @@ def load(salt: str, token: str, now: datetime, max_age: timedelta) -> tuple[User
 
 def verification_token(user: User, now: datetime) -> str:
     """Return a signed token that confirms the learner's current address."""
-    return _dumps(VERIFY_SALT, now, user, email=user.email.lower())
+    return _dumps(VERIFY_SALT, now, user, email=(user.email or "").lower())
 
 
 def verified_user(token: str, now: datetime) -> User:
     """Return the learner a verification token names; raise BadSignature if it is not valid now."""
     user, data = load(VERIFY_SALT, token, now, VERIFY_MAX_AGE)
     # A token for an address the account no longer has confirms nothing.
-    if user.email.lower() != data.get("email"):
-        raise BadSignature("no such account")
+    if not user.email or user.email.lower() != data.get("email"):
+        raise BadSignature("no such account")  # an account with no address confirms none
     return user
 
 
@@ -121,14 +121,14 @@ def reset_user(token: str, now: datetime) -> User:
 
 def email_change_token(user: User, new_email: str, now: datetime) -> str:
     """Return a signed token that moves the account from its current address to another."""
-    return _dumps(CHANGE_SALT, now, user, **{"from": user.email.lower(), "to": new_email})
+    return _dumps(CHANGE_SALT, now, user, **{"from": user.address.lower(), "to": new_email})
 
 
 def email_change(token: str, now: datetime) -> tuple[User, str]:
     """Return the learner and the new address a token names; raise BadSignature if it is
     not valid now, or the account has moved since it was made."""
     user, data = load(CHANGE_SALT, token, now, CHANGE_MAX_AGE)
-    if user.email.lower() != data.get("from"):
+    if user.address.lower() != data.get("from"):
         raise BadSignature("the account has moved since")
     return user, str(data["to"])
 

@@ -48,7 +48,13 @@ def _user_key() -> str:
 @bp.route("/signup", methods=["GET", "POST"])
 @limiter.limit("20 per hour", methods=["POST"])
 def signup() -> ResponseReturnValue:
-    """Create an account; the answer is the same whether or not the address is taken."""
+    """Create an account, log the learner in and go on to the questions.
+
+    Whether or not the address has an account, the visitor gets the same: a new account,
+    signed in, and "we sent you an email". If the address is taken, its owner is told
+    instead of sent a confirmation link, and the new account has no address of its own: it
+    can never take this one, and gets no mail (models.User.email).
+    """
     form = SignupForm()
     if not form.validate_on_submit():
         status = 400 if form.is_submitted() else 200
@@ -56,21 +62,23 @@ def signup() -> ResponseReturnValue:
     email = form.email.data.strip().lower()
     now = utcnow()
     password_hash = generate_password_hash(form.password.data)
-    # Both outcomes run the same statements, so neither the page nor its timing tells
-    # whether the address has an account: try to add it, and if the address is taken (the
-    # unique constraint, whoever took it and when) tell its owner instead.
+    locale = best_locale(request.accept_languages)
     try:
         with db.session.begin_nested():
-            user = new_account(email, password_hash, now, form.timezone.data,
-                               best_locale(request.accept_languages))
+            user = new_account(email, password_hash, now, form.timezone.data, locale)
         emails.queue_verification(user, now)
-    except IntegrityError:
+    except IntegrityError:  # the unique constraint, whoever took the address and when
         existing = find_user(email)
         assert existing is not None
-        # The password was hashed anyway; its owner gets a note instead of a link.
         emails.queue_account_exists(existing, now)
+        user = new_account(None, password_hash, now, form.timezone.data, locale,
+                           signup_email=email)
+        db.session.flush()  # its id, for the session
+    log_in(user, now)
     db.session.commit()
-    return render_template("accounts/check_inbox.html", email=email, form=LoginForm(email=email))
+    flash(f"Welcome! We sent an email to {email}: open the link in it to confirm the address, "
+          "and reminders start.")
+    return redirect(url_for("decide.questions"))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -92,7 +100,7 @@ def login() -> ResponseReturnValue:
             log_in(user, utcnow())
             db.session.commit()
             return remember_device(redirect(next_or_dashboard(request.args.get("next"))),
-                                   user.email)
+                                   user.address)
         form.password.errors.append("Email or password is incorrect.")
     return render_template("accounts/login.html", form=form), 400 if form.errors else 200
 
@@ -145,12 +153,17 @@ def verify(token: str) -> ResponseReturnValue:
 def resend_verification() -> ResponseReturnValue:
     """Send a fresh confirmation link to the logged-in learner."""
     if ResendForm().validate():
+        now = utcnow()
         if current_user.is_verified:
             flash(f"{current_user.email} is already confirmed.")
         else:
-            emails.queue_verification(current_user, utcnow())
+            if current_user.email is not None:
+                emails.queue_verification(current_user, now)
+            elif (owner := find_user(current_user.address)) is not None:
+                # The address has another account: its owner hears of it (an hour apart).
+                emails.queue_account_exists(owner, now)
             db.session.commit()
-            flash(f"We sent a new confirmation link to {current_user.email}.")
+            flash(f"We sent a new confirmation link to {current_user.address}.")
     return redirect(next_or_dashboard(request.form.get("next")))
 
 
@@ -223,12 +236,13 @@ def change_email(token: str) -> ResponseReturnValue:
     user, new = _change_link(token, now)
     old = user.email
     user.email, user.email_verified_at = new, now  # the link came to it: the address works
-    user.next_mail_at = now
+    user.signup_email, user.next_mail_at = None, now
     try:
         db.session.flush()
     except IntegrityError:  # ... or takes it this very moment
         db.session.rollback()
         return render_template("accounts/change_invalid.html", taken=new), 409
-    emails.queue_email_changed(user, old, now)
+    if old:  # an account that had no address of its own has no old one to tell
+        emails.queue_email_changed(user, old, now)
     db.session.commit()
     return render_template("accounts/email_changed.html", email=new)

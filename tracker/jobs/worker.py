@@ -20,17 +20,20 @@ import click
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask, current_app
 from flask.cli import with_appcontext
-from sqlalchemy import delete
+from sqlalchemy import delete, exists
 
 from ..database import db
 from ..heartbeats import beat
 from ..mail.delivery import deliver
 from ..mail.outbox import Counts
-from ..models import Notification, utcnow
+from ..models import LoginSession, Notification, User, utcnow
 from ..reminders.sweep import sweep
 from .composers import COMPOSERS
 
 RETENTION = timedelta(days=90)  # finished outbox rows older than this are deleted
+# An account with no address of its own (signed up with a taken one) that nobody is signed
+# in to can never be reached again: it goes this long after it was made.
+UNREACHABLE = timedelta(days=30)
 TICK_SECONDS = 60
 DELIVER_SECONDS = 5
 BEAT_SECONDS = 30
@@ -44,17 +47,22 @@ def run_once(now: datetime, stop: threading.Event | None = None) -> Counts:
 
 
 def clean_up(now: datetime) -> int:
-    """Delete finished outbox rows past the retention period; return how many.
+    """Delete finished outbox rows past the retention period, and accounts nobody can reach
+    any more; return how many rows went.
 
-    Their dedupe keys are never looked at again: the sweep only considers today,
+    The outbox rows' dedupe keys are never looked at again: the sweep only considers today,
     yesterday and the latest weekly slot.
     """
-    result = db.session.execute(
+    outbox = db.session.execute(
         delete(Notification).where(Notification.status.in_(("sent", "skipped", "failed")),
                                    Notification.created_at < now - RETENTION)
     )
+    unreachable = db.session.execute(
+        delete(User).where(User.email.is_(None), User.created_at < now - UNREACHABLE,
+                           ~exists().where(LoginSession.user_id == User.id))
+    )
     db.session.commit()
-    return int(getattr(result, "rowcount", 0) or 0)
+    return sum(int(getattr(r, "rowcount", 0) or 0) for r in (outbox, unreachable))
 
 
 def parse_now(_ctx: Any, _param: Any, value: str | None) -> datetime:

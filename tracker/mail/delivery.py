@@ -88,10 +88,16 @@ def _by_address(n: Notification) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.email) == email)) if email else None
 
 
+# Kinds mailed to an address in their payload, not to the learner's own.
+TO_ELSEWHERE = frozenset({"email-change", "email-changed"})
+
+
 def _compose(n: Notification, user: User, composers: Mapping[str, Composer]) -> Email | None:
     composer = composers.get(n.kind)
     if composer is None:
         raise LookupError(f"no composer for kind {n.kind!r}")
+    if user.email is None and n.kind not in TO_ELSEWHERE:
+        return None  # an account with no address of its own (models.User.email): no mail
     message = composer(n, user)
     # The outbox owns the Message-ID: the one stored before the first attempt.
     if message is not None and message.message_id != n.message_id:

@@ -104,7 +104,7 @@ def _reminder(
         subject = "Review today: {what}"
         what = reviews[0]["title"] if len(reviews) == 1 else f"{len(reviews)} milestones"
     return compose(
-        to=user.email,
+        to=user.address,
         subject=subject.format(what=what, day=day_label(day)),
         template=template,
         context={"items": items, "reviews": reviews, "day": day_label(day)},
@@ -146,7 +146,7 @@ def compose_weekly(n: Notification, user: User) -> Email | None:
         for name in ("done_recently", "due_soon", "overdue")
     }
     return compose(
-        to=user.email,
+        to=user.address,
         subject=f"Week {p['week']} of {p['weeks']} · {p['done']}/{p['total']} done · {p['label']}",
         template="weekly",
         context={**p, **sections,

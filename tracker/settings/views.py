@@ -231,13 +231,13 @@ def change_email() -> ResponseReturnValue:
     form = _email_form()
     if _password_ok(form, form.current, "That is not your current password."):
         new_email = form.email.data.strip().lower()
-        if new_email == current_user.email.lower():
+        if new_email == (current_user.email or "").lower():
             form.email.errors.append("That is already your address.")
         else:
             emails.queue_email_change(current_user, new_email, utcnow())
             db.session.commit()
             flash(f"We sent a link to {new_email}. Your address changes when you open it; "
-                  f"until then it stays {current_user.email}.")
+                  f"until then it stays {current_user.address}.")
             return redirect(url_for("settings.index"))
     return render_settings("index", 400, address=form)
 
