@@ -30,3 +30,22 @@ def test_the_last_tick_celebrates_and_offers_what_next(viewport, scheme, new_con
     page.locator("#next-plan").click()
     page.wait_for_url("**/plan/switch?to=rust")
     assert not problems, problems
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+def test_a_tick_moves_the_progress_in_place(viewport, new_context, live_server):
+    email = f"in-place-{viewport}@example.com"
+    seed_learner(live_server, email, started_days_ago=3, done=1)
+    page = new_context(viewport).new_page()
+    log_in(page, email)
+    page.evaluate("window.stillHere = true")  # gone if the page reloads
+    done = page.locator("#done-count")
+    expect(done).to_contain_text("1 of 33 milestones done")
+    page.locator("ol.milestones button", has_text="Mark done").first.click()
+    expect(done).to_contain_text("2 of 33 milestones done")
+    expect(page.locator(".flashes")).to_contain_text("Next up:")
+    expect(page.locator(".flashes")).to_be_focused()
+    assert page.evaluate("window.stillHere") is True  # no reload: the progress moved in place
+    page.locator("ol.milestones button", has_text="Undo").first.click()
+    expect(done).to_contain_text("1 of 33 milestones done")
+    assert page.evaluate("window.stillHere") is True
