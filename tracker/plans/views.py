@@ -16,7 +16,7 @@ from ..core.history import render_heatmap
 from ..core.localtime import local_today
 from ..database import db, read_only, read_then_write, writing
 from ..models import Milestone, utcnow
-from ..web.filters import day_text
+from ..web.filters import day_text, learners_locale
 from ..web.forms import ActionForm
 from ..web.urls import next_or_dashboard
 from . import changes, history, reviews, switching
@@ -117,6 +117,7 @@ def done(milestone_id: int) -> ResponseReturnValue:
     if not form.validate():
         return _render_milestone(own_milestone(current_user, milestone_id), form, 400)
     sent = request.form  # the one-click buttons send no note fields: keep what was saved
+    locale = learners_locale()  # read now: the commit below expires the learner's row
     with writing():  # on SQLite, holds the write lock for these few statements only
         step_id = changes.tick(
             db.session.connection(), milestone_id, current_user.id, now=utcnow(), today=today(),
@@ -133,7 +134,7 @@ def done(milestone_id: int) -> ResponseReturnValue:
     # What comes next, a click away: the after-tick question is always "and now?".
     flash(Markup("Done: {}. Next up: <a href=\"{}\">{}</a>, due {}.").format(
         title, url_for("plans.milestone", milestone_id=following.id),
-        _title(following), day_text(following.due)))
+        _title(following), day_text(following.due, locale)))
     return redirect(next_or_dashboard(request.form.get("next")))
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -20,7 +19,7 @@ from ..calendar.card import calendar_card
 from ..core.scheduling import WEEKDAYS
 from ..database import db
 from ..extensions import limiter
-from ..models import LoginSession, Notification, User, utcnow
+from ..models import LoginSession, User, utcnow
 from ..plans import changes
 from ..plans.queries import current_plan
 from ..web.forms import ActionForm, Form
@@ -33,21 +32,9 @@ from .forms import (
     ProfileForm,
     SettingsForm,
 )
+from .mail_status import KIND_NAMES, mail_status
 
 bp = Blueprint("settings", __name__)
-
-REMINDER_KINDS = ("due", "nudge")
-KIND_NAMES = {
-    "due": "Due-day reminder",
-    "nudge": "Overdue nudge",
-    "weekly": "Weekly progress email",
-    "verify": "Address confirmation",
-    "reset": "Password reset",
-    "account-exists": "Sign-up notice",
-    "email-change": "New address confirmation",
-    "email-changed": "Address change notice",
-}
-FAILURES_SHOWN = 10
 
 # The unsubscribe pages are the settings' too: /unsubscribe/<token>, endpoint
 # settings.unsubscribe (the link in every reminder).
@@ -68,39 +55,6 @@ def _password_form(**kwargs: Any) -> ChangePasswordForm:
 
 def _deletion_form(**kwargs: Any) -> DeleteAccountForm:
     return DeleteAccountForm(prefix="delete", **kwargs)
-
-
-def mail_status(user: User) -> dict[str, Any]:
-    """Return what the settings page says about the learner's mail: last sends and failures."""
-
-    def last_sent(kinds: tuple[str, ...]) -> datetime | None:
-        return db.session.scalar(
-            select(Notification.sent_at)
-            .where(Notification.user_id == user.id, Notification.kind.in_(kinds),
-                   Notification.status == "sent")
-            .order_by(Notification.sent_at.desc())
-            .limit(1)
-        )
-
-    failures = db.session.scalars(
-        select(Notification)
-        .where(Notification.user_id == user.id,
-               (Notification.status == "failed")
-               | ((Notification.status == "skipped")
-                  & Notification.last_error.startswith("expired")))
-        .order_by(Notification.due_at.desc(), Notification.id.desc())
-        .limit(FAILURES_SHOWN)
-    ).all()
-    # Refused or not answered, and not given up on: each waits for its next try (backoff).
-    waiting = db.session.scalars(
-        select(Notification)
-        .where(Notification.user_id == user.id, Notification.status == "pending",
-               Notification.last_error != "")
-        .order_by(Notification.next_attempt_at, Notification.id)
-        .limit(FAILURES_SHOWN)
-    ).all()
-    return {"last_reminder": last_sent(REMINDER_KINDS), "last_weekly": last_sent(("weekly",)),
-            "failures": failures, "waiting": waiting}
 
 
 # The sections of the settings, each a page of its own with its own save buttons: (endpoint,
