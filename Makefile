@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 FLASK   := $(BIN)/flask --app app
 
-.PHONY: run test bench lint clean
+.PHONY: run test bench bench-scale lint clean
 
 $(BIN)/flask: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -24,6 +24,11 @@ test: $(BIN)/flask
 
 bench: $(BIN)/flask
 	$(BIN)/python bench/run_all.py
+
+# The figures at 10,000 and 100,000 learners on both engines, in one table (about 40 minutes
+# the first time, with seeding; about 20 after).
+bench-scale: $(BIN)/flask
+	$(BIN)/python bench/scale.py
 
 lint: $(BIN)/flask
 	$(BIN)/pip install --quiet ruff mypy

@@ -23,6 +23,8 @@ import argparse
 import json
 import multiprocessing
 import os
+import resource
+import smtplib
 import socket
 import subprocess
 import sys
@@ -82,6 +84,7 @@ def child(phase: str, url: str, now: datetime, mail_url: str, limit: int | None)
                 "start": started,
                 "end": finished,
                 "cpu": cpu,
+                "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,  # MB
                 "queued": counts.queued,
                 "sent": counts.sent,
                 "skipped": counts.skipped,
@@ -118,7 +121,18 @@ def run_phase(
         results.append(json.loads(out.strip().splitlines()[-1]))
     seconds = max(r["end"] for r in results) - min(r["start"] for r in results)
     totals = {k: sum(r[k] for r in results) for k in ("cpu", "queued", "sent", "skipped", "failed")}
-    return {"seconds": seconds, **totals, "per_worker": [r["sent"] or r["queued"] for r in results]}
+    return {"seconds": seconds, **totals, "rss": max(r["rss"] for r in results),
+            "per_worker": [r["sent"] or r["queued"] for r in results]}
+
+
+def raw_rate(port: int, messages: int = 2000) -> float:
+    """Return the messages/s one plain SMTP connection gets into the sink: the ceiling."""
+    body = ("Subject: raw\r\nFrom: bench@tracker.example\r\n\r\n" + "x" * 4000).encode()
+    with smtplib.SMTP(HOST, port) as smtp:
+        started = time.perf_counter()
+        for i in range(messages):
+            smtp.sendmail("bench@tracker.example", [f"learner{i}@bench.example"], body)
+        return messages / (time.perf_counter() - started)
 
 
 def main() -> None:
@@ -162,15 +176,18 @@ def main() -> None:
     server.start()
     ready.wait(30)
     mail_url = f"smtp://{HOST}:{port}"
+    raw = raw_rate(port)
+    count.value = 0
 
     print(
         f"{engine.dialect.name}: {learners} learners, weekly pass at {now:%a %Y-%m-%d %H:%M} UTC, "
-        f"load {os.getloadavg()[0]:.1f}"
+        f"load {os.getloadavg()[0]:.1f}; the raw sink rate (one plain SMTP connection) "
+        f"{raw:,.0f} messages/s"
     )
     print(
         f"{'workers':>7}  {'sweep s':>8} {'CPU s':>6} {'queued':>7} {'x1':>5}   {'deliver s':>9} "
-        f"{'CPU s':>6} {'sent':>6} {'msg/s':>6} {'x1':>5}   {'total s':>7} {'x1':>5}  "
-        "per worker (queued; sent)"
+        f"{'CPU s':>6} {'sent':>6} {'msg/s':>6} {'/raw':>5} {'x1':>5}   {'total s':>7} {'x1':>5}  "
+        f"{'RSS MB':>6}  per worker (queued; sent)"
     )
     base: dict[str, float] = {}
     for n in args.workers:
@@ -193,8 +210,10 @@ def main() -> None:
             f"{n:>7}  {swept['seconds']:>8.1f} {swept['cpu']:>6.1f} {swept['queued']:>7}"
             f" {base['sweep'] / swept['seconds']:>5.2f}   {sent['seconds']:>9.1f}"
             f" {sent['cpu']:>6.1f}"
-            f" {sent['sent']:>6} {sent['sent'] / sent['seconds']:>6.0f} {x_deliver:>5.2f}"
-            f"   {total:>7.1f} {x_total:>5.2f}  {swept['per_worker']}; {sent['per_worker']}",
+            f" {sent['sent']:>6} {sent['sent'] / sent['seconds']:>6.0f}"
+            f" {sent['sent'] / sent['seconds'] / raw:>5.2f} {x_deliver:>5.2f}"
+            f"   {total:>7.1f} {x_total:>5.2f}  {max(swept['rss'], sent['rss']):>6.0f}"
+            f"  {swept['per_worker']}; {sent['per_worker']}",
             flush=True,
         )
     server.kill()
