@@ -75,9 +75,9 @@ def _render_milestone(m: Milestone, form: TickForm, status: int = 200,
                       checklist: ChecklistForm | None = None) -> ResponseReturnValue:
     step = milestone_step(m)
     before, after = neighbours(m)
-    items = step.done_when if step else ()
-    checked = set(checklist.item.data or () if checklist else m.checked or ()) & set(
-        range(len(items)))
+    # What the refused form sent, else what is saved; only places the list still has.
+    ticked = (checklist.item.data if checklist else m.checked) or ()
+    checked = set(ticked) & set(range(len(step.done_when if step else ())))
     return render_template(
         "plans/milestone.html", m=m, step=step, form=form, skip=skip, checklist=checklist,
         checked=checked, before=before and (before, _title(before)),

@@ -21,7 +21,6 @@ from ..plans.steps import milestone_title
 from ..web.forms import ActionForm
 
 bp = Blueprint("actions", __name__)
-PUSH_DAYS = changes.PUSH_DAYS
 
 
 def _link(token: str) -> tuple[User, Milestone, str]:
@@ -39,7 +38,7 @@ def confirm(token: str) -> ResponseReturnValue:
     user, milestone, action = _link(token)
     return render_template("reminders/action_confirm.html", action=action,
                            label=ACTIONS[action], title=milestone_title(milestone), m=milestone,
-                           push_days=PUSH_DAYS, form=ActionForm())
+                           push_days=changes.PUSH_DAYS, form=ActionForm())
 
 
 @bp.post("/act/<token>")
@@ -49,7 +48,7 @@ def act(token: str) -> ResponseReturnValue:
     if not ActionForm().validate():
         return render_template("reminders/action_confirm.html", action=action,
                                label=ACTIONS[action], title=milestone_title(milestone), m=milestone,
-                               push_days=PUSH_DAYS, form=ActionForm()), 400
+                               push_days=changes.PUSH_DAYS, form=ActionForm()), 400
     now = utcnow()
     if action == "done":
         changes.tick(db.session.connection(), milestone.id, user.id, now=now,
@@ -58,7 +57,7 @@ def act(token: str) -> ResponseReturnValue:
     elif action == "skip":
         changes.skip([milestone], "Skipped from a reminder", now)
     else:
-        changes.push(milestone, PUSH_DAYS, now)
+        changes.push(milestone, changes.PUSH_DAYS, now)
     db.session.commit()
     return render_template("reminders/action_done.html", action=action,
                            title=milestone_title(milestone), m=milestone)

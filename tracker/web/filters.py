@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from functools import lru_cache
 
@@ -11,6 +12,7 @@ from flask import Flask
 from flask_login import current_user
 from markupsafe import Markup, escape
 
+from ..core.scheduling import WEEKDAYS
 from .forms import form_errors
 
 # Every date on every page reads one way, the learner's: "Sun, 6 Dec 2026" in en_GB,
@@ -47,6 +49,11 @@ def _day(value: date, locale: str) -> Markup:
                   '</time>')
 
 
+def weekdays(days: Iterable[int]) -> str:
+    """Name study days as a list: "Monday, Wednesday, Friday"."""
+    return ", ".join(WEEKDAYS[d] for d in sorted(days))
+
+
 def masked(email: str) -> str:
     """Show an address so its owner knows it and a stranger holding a link learns little:
     l•••@example.com."""
@@ -68,5 +75,6 @@ def init_app(app: Flask) -> None:
     """Register the filters."""
     app.add_template_filter(day)
     app.add_template_filter(masked)
+    app.add_template_filter(weekdays)
     app.add_template_filter(browser)
     app.add_template_global(form_errors)
