@@ -54,12 +54,16 @@ def steps(milestones: int) -> list[tuple[str, str]]:
 
 
 def phase_sizes(milestones: int) -> list[tuple[int, int]]:
-    """Return (days, milestones) per phase of the Go-then-Rust roadmap, padded to length."""
+    """Return (days, milestones) per phase of the Go-then-Rust roadmap, padded or cut to
+    length (the first phases, the last of them cut short)."""
     catalog = load_catalog()
-    sizes = [(p.days, len(p.steps)) for r in catalog.roadmaps_for("go-rust") for p in r.phases]
-    missing = milestones - sum(n for _, n in sizes)
-    if missing > 0:
-        sizes.append((30, missing))
+    sizes, left = [], milestones
+    for p in (p for r in catalog.roadmaps_for("go-rust") for p in r.phases):
+        if left > 0:
+            sizes.append((p.days, min(len(p.steps), left)))
+            left -= sizes[-1][1]
+    if left > 0:
+        sizes.append((30, left))
     return sizes
 
 
@@ -100,6 +104,7 @@ class PlanRows:
             rows.append(
                 {
                     "id": self.milestone_id,
+                    "user_id": uid,
                     "plan_id": uid,
                     "step_id": step_id,
                     "phase_id": phase_id,
@@ -129,7 +134,7 @@ def bulk_insert(conn: sa.Connection, table: sa.Table, data: list[dict]) -> None:
         c.name: c.default.arg if c.default is not None and c.default.is_scalar else None
         for c in columns
     }
-    processors = [c.type._cached_bind_processor(conn.dialect) for c in columns]
+    processors = [c.type.dialect_impl(conn.dialect).bind_processor(conn.dialect) for c in columns]
 
     def values(row: dict) -> list:
         raw = [row.get(c.name, defaults[c.name]) for c in columns]

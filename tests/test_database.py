@@ -52,7 +52,7 @@ def test_upgrade_from_empty_creates_every_table(empty_engine):
     upgrade(empty_engine)
     assert table_names(empty_engine) == set(Model.metadata.tables)
     with empty_engine.connect() as conn:
-        assert conn.scalar(sa.text("SELECT version_num FROM alembic_version")) == "0010"
+        assert conn.scalar(sa.text("SELECT version_num FROM alembic_version")) == "0011"
 
 
 def test_downgrade_to_base_and_upgrade_again(empty_engine):
@@ -253,10 +253,16 @@ def test_upgrading_a_database_with_learners_keeps_them(empty_engine):
             "INSERT INTO plan (id, user_id, outcome, recommended, roadmaps, answers, start_date,"
             " study_days, created_at, updated_at) VALUES (1, 1, 'go', 'go', '[\"go\"]', '{}',"
             " '2027-01-04', '01234', '2027-01-01 00:00:00', '2027-01-01 00:00:00')"))
+        conn.execute(sa.text(
+            "INSERT INTO milestone (id, plan_id, step_id, phase_id, position, due_date, note,"
+            " evidence_url, uid, sequence, updated_at) VALUES (1, 1, 'go/a', 'go/m1', 0,"
+            " '2027-01-04', '', '', 'u-1', 0, '2027-01-01 00:00:00')"))
     upgrade(engine)
     engine.dispose()
     with empty_engine.connect() as conn:
         assert conn.scalar(sa.text("SELECT count(*) FROM plan")) == 1
         secret = conn.scalar(sa.text('SELECT link_secret FROM "user"'))
         assert secret and len(secret) >= 16
+        # Milestones take their learner from the plan (0011).
+        assert conn.execute(sa.text("SELECT user_id, plan_id FROM milestone")).all() == [(1, 1)]
     assert drift(empty_engine) == []

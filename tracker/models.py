@@ -204,8 +204,12 @@ class Plan(Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     user: Mapped[User] = relationship(back_populates="plans")
+    # Joined on the learner too, so the ORM fills milestone.user_id from the plan and every
+    # load of a plan's milestones uses the learner-led indexes.
     milestones: Mapped[list[Milestone]] = relationship(
-        back_populates="plan", cascade="all, delete-orphan", order_by="Milestone.position"
+        back_populates="plan", cascade="all, delete-orphan", order_by="Milestone.position",
+        primaryjoin="and_(Plan.id == foreign(Milestone.plan_id),"
+                    " Plan.user_id == foreign(Milestone.user_id))",
     )
 
     @property
@@ -218,18 +222,22 @@ class Milestone(Model):
     """A learner's state for one roadmap milestone: its due date and whether it is done."""
 
     __tablename__ = "milestone"
+    # Every key leads with the learner, as on every table a learner owns: each read names
+    # the learner, and the rows are ready to be split by learner (docs/scaling.md, step 3).
     __table_args__ = (
-        sa.UniqueConstraint("plan_id", "step_id"),
+        sa.UniqueConstraint("user_id", "plan_id", "step_id"),
         # A plan's milestones in order (the dashboard, the feed, the weekly numbers for a
         # batch of plans) come straight off this index, with no sort.
-        sa.Index("ix_milestone_plan_position", "plan_id", "position"),
+        sa.Index("ix_milestone_user_plan_position", "user_id", "plan_id", "position"),
         # The reminder sweep looks up a batch of plans' milestones due on a few dates.
-        # With the two above, plan_id and due_date need no index of their own (each
-        # would be written on every insert).
-        sa.Index("ix_milestone_plan_due", "plan_id", "due_date"),
+        # With the two above, no column needs an index of its own (each would be written
+        # on every insert).
+        sa.Index("ix_milestone_user_plan_due", "user_id", "plan_id", "due_date"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The plan's learner, copied from the plan by the ORM (see Plan.milestones).
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"))
     plan_id: Mapped[int] = mapped_column(sa.ForeignKey("plan.id", ondelete="CASCADE"))
     step_id: Mapped[str] = mapped_column(sa.String(120))  # "go/core-syntax-basics"
     phase_id: Mapped[str] = mapped_column(sa.String(120))  # "go/month-1"
@@ -286,7 +294,10 @@ class Review(Model):
     sequence: Mapped[int] = mapped_column(default=0)  # bumped with each answer: a new date
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    milestone: Mapped[Milestone] = relationship()
+    # Joined on the learner too: a learner's rows meet on one shard (docs/scaling.md).
+    milestone: Mapped[Milestone] = relationship(
+        primaryjoin="and_(foreign(Review.milestone_id) == Milestone.id,"
+                    " foreign(Review.user_id) == Milestone.user_id)")
 
 
 class ReviewAnswer(Model):

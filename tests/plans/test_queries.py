@@ -174,3 +174,29 @@ def test_weekly_sweep_statement_count_is_constant(app, make_user, make_plan, mon
         db.session.commit()
     large, _ = sweep_statements("b", 4, 60)  # one batch: up to 125 milestones
     assert small == large
+
+
+def test_every_milestone_statement_names_the_learner(app, client, auth, learners):
+    # The milestone rows are keyed by learner so that they can be split by learner (Citus,
+    # hash partitions: docs/scaling.md). That holds only while no statement reaches them
+    # without the learner: pages, tick and undo, the feed, the history and the sweep.
+    from tracker.reminders.sweep import sweep
+
+    login(client, auth, learners[1])
+    with app.app_context():
+        first = db.session.scalar(sa.select(Milestone).join(Plan).join(User)
+                                  .where(User.email == learners[1]).order_by(Milestone.id))
+        assert first is not None and first.user_id == first.plan.user_id
+    with statements(app) as seen:
+        for path in ("/dashboard", f"/milestones/{first.id}", "/plans",
+                     feed_path(app, learners[1])):
+            assert client.get(path).status_code == 200, path
+        for action in ("done", "undo"):
+            assert client.submit(f"/milestones/{first.id}/{action}").status_code == 302
+        with app.app_context():
+            assert sweep(datetime(2027, 1, 11, 9, 0, tzinfo=UTC)).queued >= 1
+    reads = [s for s in seen if "milestone" in s.lower() and "review" not in s.lower()
+             and any(w in s.upper() for w in ("FROM MILESTONE", "UPDATE MILESTONE"))]
+    assert len(reads) >= 8, seen  # every path above read its milestones
+    for statement in reads:
+        assert "milestone.user_id" in statement, statement

@@ -71,7 +71,7 @@ def review_entries(user: User) -> list[ical.Entry]:
     """Return the learner's reviews as events on their next day, in the order they come."""
     entries = []
     for review, m in db.session.execute(
-        sa.select(Review, Milestone).join(Milestone).where(Review.user_id == user.id)
+        sa.select(Review, Milestone).join(Review.milestone).where(Review.user_id == user.id)
         .order_by(Review.due_on, Review.id)
     ):
         step = milestone_step(m)

@@ -31,7 +31,7 @@ def plan_history() -> ResponseReturnValue:
         select(Milestone.plan_id,
                func.count(Milestone.done_at) + func.count(Milestone.skipped_at),
                func.count())
-        .join(Plan).where(Plan.user_id == current_user.id).group_by(Milestone.plan_id))}
+        .where(Milestone.user_id == current_user.id).group_by(Milestone.plan_id))}
     rows = [(plan, steps_for(plan).plan_title(plan), *counts.get(plan.id, (0, 0)))
             for plan in plans]
     return render_template("plans/history.html", rows=rows)

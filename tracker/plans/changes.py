@@ -14,7 +14,7 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import Connection, bindparam, func, update
 from sqlalchemy.orm import object_session
 
 if TYPE_CHECKING:
@@ -151,8 +151,8 @@ def _calendar_changed(user: User, now: datetime) -> None:
 # writes: the change depends on nothing read before, so a tick and an undo racing on the
 # same row (two tabs) cannot lose one another, and on SQLite the write lock is held for
 # two statements only. ("b_" names: update() keeps column names for itself.)
-_OWN_MILESTONE = (Milestone.id == bindparam("b_milestone")) & Milestone.plan_id.in_(
-    select(Plan.id).where(Plan.user_id == bindparam("b_user")))
+_OWN_MILESTONE = (Milestone.id == bindparam("b_milestone")) & (
+    Milestone.user_id == bindparam("b_user"))
 _NOW = bindparam("b_now", type_=UTCDateTime())
 
 

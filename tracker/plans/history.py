@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from ..core.history import Day, Streaks, streaks, study_log
 from ..core.localtime import zone
 from ..database import db
-from ..models import Milestone, Plan, ReviewAnswer, User
+from ..models import Milestone, ReviewAnswer, User
 
 Actions = tuple[list[datetime], list[datetime], list[datetime]]  # ticks, skips, answers
 
@@ -23,8 +23,8 @@ Actions = tuple[list[datetime], list[datetime], list[datetime]]  # ticks, skips,
 def _actions_of(learners: Callable[[Any], Any]) -> CompoundSelect:
     """Build the statement of ``actions`` for the learners ``learners(user_id column)`` picks."""
     done, skipped = (
-        select(Plan.user_id, literal(kind), Milestone.step_id, column).join(Plan)
-        .where(learners(Plan.user_id), column.is_not(None))
+        select(Milestone.user_id, literal(kind), Milestone.step_id, column)
+        .where(learners(Milestone.user_id), column.is_not(None))
         for kind, column in ((0, Milestone.done_at), (1, Milestone.skipped_at)))
     answers = select(ReviewAnswer.user_id, literal(2), literal(""), ReviewAnswer.answered_at
                      ).where(learners(ReviewAnswer.user_id))

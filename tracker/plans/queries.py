@@ -43,7 +43,7 @@ _STATES = (
     select(Milestone.id, Milestone.step_id, Milestone.phase_id, Milestone.due_date,
            Milestone.done_at, Milestone.skipped_at, Milestone.skip_reason, Milestone.note,
            Milestone.evidence_url)
-    .where(Milestone.plan_id == bindparam("plan_id"))
+    .where(Milestone.user_id == bindparam("user_id"), Milestone.plan_id == bindparam("plan_id"))
     .order_by(Milestone.position)
 )
 
@@ -51,15 +51,14 @@ _STATES = (
 def milestone_states(plan: Plan) -> list[MilestoneState]:
     """Return the plan's milestones in order, as rows of what the pages show."""
     # Plain rows need none of the ORM's loading: run the statement on the session's connection.
-    return list(db.session.connection().execute(_STATES, {"plan_id": plan.id}).all())
+    return list(db.session.connection().execute(
+        _STATES, {"user_id": plan.user_id, "plan_id": plan.id}).all())
 
 
 def own_milestone(user: User, milestone_id: int) -> Milestone:
     """Return one of the learner's milestones; any other answers 404, never 403."""
     milestone = db.session.scalar(
-        select(Milestone).join(Plan)
-        .where(Milestone.id == milestone_id, Plan.user_id == user.id)
-    )
+        select(Milestone).where(Milestone.id == milestone_id, Milestone.user_id == user.id))
     if milestone is None:
         abort(404)
     return milestone
@@ -68,12 +67,13 @@ def own_milestone(user: User, milestone_id: int) -> Milestone:
 # A milestone's neighbours in its plan, and a plan's first open milestone: (id, step id, due).
 _NEIGHBOURS = (
     select(Milestone.position, Milestone.id, Milestone.step_id, Milestone.due_date)
-    .where(Milestone.plan_id == bindparam("plan_id"),
+    .where(Milestone.user_id == bindparam("user_id"), Milestone.plan_id == bindparam("plan_id"),
            Milestone.position.in_([bindparam("before"), bindparam("after")]))
 )
 _FIRST_OPEN = (
     select(Milestone.id, Milestone.step_id, Milestone.due_date)
-    .where(Milestone.plan_id == current_plan_id(bindparam("user_id")),
+    .where(Milestone.user_id == bindparam("user_id"),
+           Milestone.plan_id == current_plan_id(bindparam("user_id")),
            Milestone.done_at.is_(None), Milestone.skipped_at.is_(None))
     .order_by(Milestone.position).limit(1)
 )
@@ -89,9 +89,10 @@ class Near(NamedTuple):
 
 def neighbours(m: Milestone) -> tuple[Near | None, Near | None]:
     """Return the milestones before and after ``m`` in its plan."""
-    rows = {position: Near(m_id, step_id, due) for position, m_id, step_id, due in
-            db.session.execute(_NEIGHBOURS, {"plan_id": m.plan_id, "before": m.position - 1,
-                                             "after": m.position + 1})}
+    around = {"user_id": m.user_id, "plan_id": m.plan_id, "before": m.position - 1,
+              "after": m.position + 1}
+    rows = {position: Near(m_id, step_id, due)
+            for position, m_id, step_id, due in db.session.execute(_NEIGHBOURS, around)}
     return rows.get(m.position - 1), rows.get(m.position + 1)
 
 

@@ -72,7 +72,7 @@ class DueReview:
 # Built once, rows not objects, the count beside each row: the dashboard asks on every view.
 _DUE_REVIEWS = (
     select(Review.id, Review.due_on, Milestone.id, Milestone.step_id, func.count().over())
-    .join(Milestone)
+    .join(Review.milestone)
     .where(Review.user_id == bindparam("user_id"), Review.due_on <= bindparam("today"))
     .order_by(Review.due_on, Review.id).limit(bindparam("limit")))
 

@@ -63,9 +63,9 @@ class Steps:
     pages then never pay for the query.
     """
 
-    def __init__(self, catalog: Catalog, uploads: Mapping[str, Roadmap], plan_id: int | None,
+    def __init__(self, catalog: Catalog, uploads: Mapping[str, Roadmap], plan: Plan,
                  own: Iterable[Milestone] | None = None) -> None:
-        self.catalog, self.uploads, self._plan_id = catalog, uploads, plan_id
+        self.catalog, self.uploads, self._plan = catalog, uploads, plan
         self._given = own  # the caller's loaded rows, if any: no query then
 
     @property
@@ -89,7 +89,8 @@ class Steps:
     @cached_property
     def _own(self) -> dict[str, Step]:
         rows = self._given if self._given is not None else db.session.scalars(
-            select(Milestone).where(Milestone.plan_id == self._plan_id,
+            select(Milestone).where(Milestone.user_id == self._plan.user_id,
+                                    Milestone.plan_id == self._plan.id,
                                     Milestone.step_id.startswith(OWN)))
         return {m.step_id: own_step(m) for m in rows if is_own(m.step_id)}
 
@@ -107,7 +108,7 @@ def steps_for(plan: Plan, own: Iterable[Milestone] | None = None) -> Steps:
                 RoadmapUpload.id.in_(upload_ids), RoadmapUpload.user_id == plan.user_id)):
             if (roadmap := uploaded_roadmap(row.id, row.source)) is not None:
                 uploads[roadmap.id] = roadmap
-    return Steps(get_catalog(), uploads, plan.id, own)
+    return Steps(get_catalog(), uploads, plan, own)
 
 
 def milestone_step(m: Milestone) -> Step | None:

@@ -66,7 +66,7 @@ def _reviews(n: Notification, user: User, day: date) -> list[dict[str, Any]]:
     if not ids or not user.reviews_enabled:
         return []
     rows = db.session.execute(
-        select(Review, Milestone).join(Milestone)
+        select(Review, Milestone).join(Review.milestone)
         .where(Review.id.in_(ids), Review.user_id == user.id, Review.due_on <= day)
         .order_by(Review.due_on, Review.id)).all()
     return [{"title": step.title if (step := milestone_step(m)) else m.step_id,
@@ -84,7 +84,8 @@ def _reminder(
     # Only milestones still open and still due that day: a tick or a re-plan since queueing wins.
     milestones = db.session.scalars(
         select(Milestone)
-        .where(Milestone.id.in_(n.payload["milestones"]), Milestone.plan_id == plan.id,
+        .where(Milestone.id.in_(n.payload["milestones"]), Milestone.user_id == user.id,
+               Milestone.plan_id == plan.id,
                Milestone.done_at.is_(None), Milestone.skipped_at.is_(None),
                Milestone.due_date == day)
         .order_by(Milestone.position)
@@ -137,7 +138,7 @@ def compose_weekly(n: Notification, user: User) -> Email | None:
     steps = steps_for(plan)
     listed_open = [i for name in ("due_soon", "overdue") for i, *_ in p[name]["items"]]
     actions = _action_links(user, db.session.scalars(
-        select(Milestone).where(Milestone.id.in_(listed_open),
+        select(Milestone).where(Milestone.id.in_(listed_open), Milestone.user_id == user.id,
                                 Milestone.plan_id == p["plan_id"])))
     sections = {
         name: {"count": p[name]["count"],

@@ -126,7 +126,8 @@ def _set_next(learners: Sequence[Learner], idle: Sequence[tuple[int, datetime]],
         read_until = min(lr.today for lr in learners) + READ_AHEAD
         for plan_id, due in db.session.execute(
             select(Milestone.plan_id, Milestone.due_date).distinct()
-            .where(Milestone.plan_id.in_([lr.plan_id for lr in learners]),
+            .where(Milestone.user_id.in_([lr.user_id for lr in learners]),
+                   Milestone.plan_id.in_([lr.plan_id for lr in learners]),
                    Milestone.done_at.is_(None), Milestone.skipped_at.is_(None),
                    Milestone.due_date.between(earliest, read_until))
         ):
@@ -199,7 +200,8 @@ def _batch_rows(learners: Sequence[Learner], now: datetime) -> list[dict[str, An
         catalog = get_catalog()
         for m_id, plan_id, due, step_id in db.session.execute(
             select(Milestone.id, Milestone.plan_id, Milestone.due_date, Milestone.step_id)
-            .where(Milestone.plan_id.in_([lr.plan_id for lr in wanted]),
+            .where(Milestone.user_id.in_([lr.user_id for lr in wanted]),
+                   Milestone.plan_id.in_([lr.plan_id for lr in wanted]),
                    Milestone.due_date.in_(days), Milestone.done_at.is_(None),
                    Milestone.skipped_at.is_(None))
             .order_by(Milestone.plan_id, Milestone.position)
@@ -235,7 +237,8 @@ def _batch_rows(learners: Sequence[Learner], now: datetime) -> list[dict[str, An
                       if is_learners(row[2]) or catalog.step(row[2]) is not None]
             for plan_id, plan_rows in groupby(db.session.execute(
                 select(m.plan_id, m.id, m.step_id, m.due_date, m.done_at, m.skipped_at)
-                .where(m.plan_id.in_([lr.plan_id for lr in weekly]))
+                .where(m.user_id.in_([lr.user_id for lr in weekly]),
+                       m.plan_id.in_([lr.plan_id for lr in weekly]))
                 .order_by(m.plan_id, m.position)
             ), key=itemgetter(0))
         }
