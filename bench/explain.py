@@ -89,7 +89,7 @@ def main() -> None:
 
     def sweep_batch() -> None:
         with app.app_context():
-            learners = reminders._learners(0, now)
+            learners, _, _ = reminders._learners(None, now)
             reminders._batch_rows(learners, now)
             # The weekly query only runs for learners without this week's row yet.
             db.session.execute(sa.text("DELETE FROM notification WHERE kind = 'weekly'"))

@@ -314,10 +314,11 @@ def test_sweeping_workers_split_the_learners(app, database_url, make_user, make_
     for user_id in ids:
         make_plan(user_id)
     now = datetime(2027, 1, 11, 9, 0, tzinfo=UTC)  # Monday: everyone's weekly email is due
-    # Another worker is in the middle of the second batch (learners 3 and 4).
+    # Another worker is in the middle of the second batch (learners 3 and 4, all due at the
+    # same instant: read in id order), which is named by its last learner.
     other = sa.create_engine(database_url)
     with other.connect() as conn:
-        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sweep.SWEEP_LOCK, ids[2])))
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sweep.SWEEP_LOCK, ids[3])))
         with app.app_context():
             sweep.sweep(now)
             queued = {n.user_id for n in db.session.scalars(sa.select(Notification))}

@@ -52,7 +52,7 @@ def test_upgrade_from_empty_creates_every_table(empty_engine):
     upgrade(empty_engine)
     assert table_names(empty_engine) == set(Model.metadata.tables)
     with empty_engine.connect() as conn:
-        assert conn.scalar(sa.text("SELECT version_num FROM alembic_version")) == "0011"
+        assert conn.scalar(sa.text("SELECT version_num FROM alembic_version")) == "0012"
 
 
 def test_downgrade_to_base_and_upgrade_again(empty_engine):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
+import pytest
 import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -128,3 +129,64 @@ def test_with_nothing_due_in_the_dates_read_it_looks_again_after_them():
     look_again = lr.next_instant(now, [], read_until)
     assert look_again == datetime(2027, 3, 16, 7, tzinfo=UTC)  # 08:00 Berlin, 15 days on
     assert look_again < lr.next_instant(now, [lr.today + timedelta(days=21)])  # never later
+
+
+def test_a_pass_reads_each_due_learner_once_in_instant_order(app, make_user, make_plan,
+                                                             monkeypatch):
+    # Batches follow (next_mail_at, id): instants out of id order, ties across a batch's
+    # end, and learners not yet due, read with batches of two.
+    monkeypatch.setattr(reminders, "USER_BATCH", 2)
+    monday = datetime(2027, 1, 4, 9, tzinfo=UTC)
+    instants = [monday - timedelta(minutes=m) for m in (5, 30, 30, 30, 1, 60)]
+    instants += [monday + timedelta(minutes=1)]  # not due: never read
+    ids = [make_user(f"k{i}@example.com") for i in range(len(instants))]
+    for user_id in ids:
+        make_plan(user_id)
+    with app.app_context():
+        for user_id, at in zip(ids, instants, strict=True):
+            db.session.execute(sa.update(User).where(User.id == user_id)
+                               .values(next_mail_at=at))
+        db.session.commit()
+    read: list[int] = []
+    learners_of = reminders._learners
+
+    def noting(after, now):
+        batch = learners_of(after, now)
+        read.extend(lr.user_id for lr in batch[0])
+        return batch
+
+    monkeypatch.setattr(reminders, "_learners", noting)
+    with app.app_context():
+        reminders.sweep(monday)
+        weekly = set(db.session.scalars(
+            sa.select(Notification.user_id).where(Notification.kind == "weekly")))
+    order = sorted(ids[:-1], key=lambda i: (instants[ids.index(i)], i))
+    assert read == order  # each due learner once, earliest instant first, ties by id
+    assert weekly == set(ids[:-1])
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_due_learners_come_off_the_index_whatever_the_statistics(app, make_user,
+                                                                     database_url):
+    # SQLite's planner walked the primary key for "id order, next_mail_at <= now", reading
+    # every learner on a quiet minute (and PostgreSQL did so after each peak, on figures
+    # gathered before it). In the index's own order no planner has a cheaper way.
+    make_user()
+    seen: list[tuple[str, object]] = []
+
+    def record(_conn, _cursor, statement, parameters, *_args):
+        seen.append((statement, parameters))
+
+    with app.app_context():
+        sa.event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            reminders.sweep(datetime(2027, 1, 4, 9, tzinfo=UTC))
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", record)
+        statement, parameters = next((s, p) for s, p in seen if "next_mail_at <=" in s)
+        with db.engine.connect() as conn:
+            conn.exec_driver_sql("ANALYZE")  # figures from a table where all are due at once
+            plan = " ".join(row[-1] for row in conn.exec_driver_sql(
+                f"EXPLAIN QUERY PLAN {statement}", parameters))
+    assert "ix_user_next_mail_at" in plan, plan
+    assert "TEMP B-TREE" not in plan, plan  # no sort: the rows come in the index's order
