@@ -190,3 +190,32 @@ def test_the_due_learners_come_off_the_index_whatever_the_statistics(app, make_u
                 f"EXPLAIN QUERY PLAN {statement}", parameters))
     assert "ix_user_next_mail_at" in plan, plan
     assert "TEMP B-TREE" not in plan, plan  # no sort: the rows come in the index's order
+
+
+def test_a_learner_changed_behind_the_pass_is_swept_in_the_same_pass(app, make_user, make_plan,
+                                                                     monkeypatch):
+    # A tick sets the learner's instant to its own time; if the pass had already read that
+    # learner, it reads from the start again and works the instant out anew.
+    monkeypatch.setattr(reminders, "USER_BATCH", 1)
+    first, second = make_user("a@example.com"), make_user("b@example.com")
+    for user_id in (first, second):
+        make_plan(user_id)
+    monday = datetime(2027, 1, 4, 9, tzinfo=UTC)
+    with app.app_context():
+        for user_id, minutes in ((first, 30), (second, 10)):
+            db.session.execute(sa.update(User).where(User.id == user_id)
+                               .values(next_mail_at=monday - timedelta(minutes=minutes)))
+        db.session.commit()
+    batch_rows = reminders._batch_rows
+
+    def ticking_first(learners, now):
+        if [lr.user_id for lr in learners] == [second]:  # the first is behind the pass now
+            db.session.execute(sa.update(User).where(User.id == first)
+                               .values(next_mail_at=now - timedelta(minutes=20)))
+        return batch_rows(learners, now)
+
+    monkeypatch.setattr(reminders, "_batch_rows", ticking_first)
+    with app.app_context():
+        reminders.sweep(monday)
+        kept = dict(db.session.execute(sa.select(User.id, User.next_mail_at)).all())
+    assert all(at > monday for at in kept.values()), kept  # nobody left due for next minute
