@@ -100,6 +100,27 @@ class QuietHandler(WSGIRequestHandler):
     def log_request(self, *args: Any, **kwargs: Any) -> None:
         pass
 
+    def connection_dropped(self, error: BaseException, environ: Any = None) -> None:
+        # Werkzeug's server drains the request before closing the response; when the
+        # browser has reset the connection (it drops a favicon it no longer wants), the
+        # drain raises and the response (an open static file) is never closed.
+        body = (environ or {}).get(BODY)
+        if body is not None and hasattr(body, "close"):
+            body.close()
+
+
+BODY = "tests.e2e.response"
+
+
+def keeping_the_response(app: Any) -> Any:
+    """Wrap a WSGI app so the handler can close its response when the client went away."""
+
+    def wsgi(environ: dict[str, Any], start_response: Any) -> Any:
+        environ[BODY] = app(environ, start_response)
+        return environ[BODY]
+
+    return wsgi
+
 
 @pytest.fixture(scope="module")
 def live_server(
@@ -114,7 +135,8 @@ def live_server(
         "MAIL_URL": f"file://{tmp / 'mail'}",
         "RATELIMIT_ENABLED": False,
     }))
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
+    server = make_server("127.0.0.1", 0, keeping_the_response(app), threaded=True,
+                         request_handler=QuietHandler)
     # SESSION_COOKIE_SECURE stays on: Chromium treats http://127.0.0.1 as a secure context.
     url = f"http://127.0.0.1:{server.server_port}"
     app.config["BASE_URL"] = url
