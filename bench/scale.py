@@ -132,24 +132,28 @@ def sweep_child(url: str) -> None:
         db.session.execute(sa.update(User).values(next_mail_at=SWEEP_NOW))
         db.session.commit()
         figures = {}
+
+        def timed(at: datetime) -> dict[str, float]:
+            started = time.perf_counter()
+            counts = sweep(at)
+            return {"seconds": time.perf_counter() - started, "queued": counts.queued}
+
+        def quiet_median(minutes: tuple[int, ...]) -> dict[str, float]:
+            passes = [timed(peak + timedelta(minutes=m)) for m in minutes]
+            return {"seconds": statistics.median(p["seconds"] for p in passes),
+                    "queued": sum(p["queued"] for p in passes)}
+
         # No ANALYZE or VACUUM between the passes (the local server runs no autovacuum):
         # the sweep must not depend on the planner's figures being fresh.
         for name, at in (("backlog", peak - timedelta(hours=1)),
                          ("after backlog", peak - timedelta(minutes=29)),
                          ("peak", peak),
                          ("after peak", peak + timedelta(minutes=1))):
-            started = time.perf_counter()
-            counts = sweep(at)
-            figures[name] = {"seconds": time.perf_counter() - started, "queued": counts.queued}
+            figures[name] = timed(at)
         # The first quiet minute after a busy pass steps once over the index entries that
         # pass replaced (PostgreSQL then marks them dead), so it is shown apart; the quiet
         # figure is the median of the next three minutes.
-        quiet = []
-        for minutes in (2, 3, 4):
-            started = time.perf_counter()
-            sweep(peak + timedelta(minutes=minutes))
-            quiet.append(time.perf_counter() - started)
-        figures["quiet"] = {"seconds": statistics.median(quiet), "queued": 0}
+        figures["quiet"] = quiet_median((2, 3, 4))
         if db.engine.dialect.name == "postgresql":
             # This server runs no autovacuum: the index entries the peak replaced stay on
             # their pages, marked dead. Vacuum as autovacuum would, then three more minutes.
@@ -157,12 +161,7 @@ def sweep_child(url: str) -> None:
                 started = time.perf_counter()
                 conn.execute(sa.text('VACUUM "user"'))
                 figures["vacuum"] = {"seconds": time.perf_counter() - started, "queued": 0}
-            quiet = []
-            for minutes in (5, 6, 7):
-                started = time.perf_counter()
-                sweep(peak + timedelta(minutes=minutes))
-                quiet.append(time.perf_counter() - started)
-            figures["vacuumed"] = {"seconds": statistics.median(quiet), "queued": 0}
+            figures["vacuumed"] = quiet_median((5, 6, 7))
     print(json.dumps(figures))
 
 
