@@ -94,6 +94,9 @@ class LiveServer:
         return off_loop(work)
 
 
+BODY = "tests.e2e.response"  # where the environ keeps the app's response, to close it
+
+
 class QuietHandler(WSGIRequestHandler):
     """Serve requests without logging each one: failures show the test's own output."""
 
@@ -107,9 +110,6 @@ class QuietHandler(WSGIRequestHandler):
         body = (environ or {}).get(BODY)
         if body is not None and hasattr(body, "close"):
             body.close()
-
-
-BODY = "tests.e2e.response"
 
 
 def keeping_the_response(app: Any) -> Any:

@@ -69,6 +69,7 @@ def _learners(after: Place | None, now: datetime
         .order_by(User.next_mail_at, User.id)
         .limit(USER_BATCH)
     ).all()
+    # rows[-1][0] is User.id (Plan.id, selected too, has the same name).
     last = (rows[-1].next_mail_at, rows[-1][0]) if rows else None
     learners, idle = [], []
     for user_id, zone_name, *settings, verified_at, paused_on in rows:
